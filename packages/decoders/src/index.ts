@@ -1,0 +1,9 @@
+export type {
+  Decoder,
+  DecoderDescription,
+  DecoderState,
+  DecodeTarget,
+  FitOptions,
+  FitReport,
+  NormaliserStats,
+} from './decoder.js';
