@@ -23,5 +23,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The JSON report is what .ci/run reads to print its closing `N passed, N failed` line.
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });

@@ -15,8 +15,8 @@ export interface SpikeCountFrame {
   readonly durationUs: number;
   /** Spike count per channel. */
   readonly counts: Uint16Array;
-  /** Ground-truth kinematics at the end of the sub-bin, when the source knows them (simulator, replay). */
-  readonly kinematics?: Float32Array;
+  /** Ground-truth kinematics over the sub-bin, when the source knows them (simulator, replay). */
+  readonly kinematics?: Float64Array;
   /** Host time (performance clock, us) at which the last byte of the frame arrived. */
   readonly receivedUs?: number;
 }
@@ -31,7 +31,7 @@ export interface SpikeEventFrame {
   readonly channels: Uint16Array;
   /** Offset of each event from `deviceTimeUs`, in microseconds. */
   readonly offsetsUs: Uint32Array;
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly receivedUs?: number;
 }
 
@@ -74,7 +74,7 @@ export interface Bin {
   /** Spike count per channel. */
   readonly counts: Float32Array;
   /** Ground-truth kinematics for the bin when known (see `SessionMetadata.kinematicNames`). */
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly latency?: LatencyTrace;
 }
 
@@ -87,7 +87,7 @@ export interface FeatureBin {
   readonly startUs: number;
   readonly widthUs: number;
   readonly features: Float32Array;
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly latency?: LatencyTrace;
 }
 
@@ -101,7 +101,7 @@ export interface HistoryBin {
   readonly widthUs: number;
   readonly depth: number;
   readonly window: Float32Array;
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly latency?: LatencyTrace;
 }
 
@@ -113,7 +113,7 @@ export interface DecodedBin {
   readonly widthUs: number;
   /** Decoder output, e.g. [vx, vy] or [px, py]. */
   readonly output: Float32Array;
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly latency?: LatencyTrace;
 }
 
@@ -129,7 +129,7 @@ export interface CursorSample {
   readonly velocity: Float32Array;
   /** True when the position hit a bound of the workspace this bin. */
   readonly clamped: boolean;
-  readonly kinematics?: Float32Array;
+  readonly kinematics?: Float64Array;
   readonly latency?: LatencyTrace;
 }
 
@@ -141,6 +141,8 @@ export interface SessionMarker {
   /** Index of the first bin after the marker. */
   readonly bin: number;
   readonly label: string;
+  /** True when continuity breaks here (trials cut out and joined); false for a label on a continuous recording. */
+  readonly break: boolean;
 }
 
 export interface SessionMetadata {
@@ -168,8 +170,8 @@ export interface RecordedSession {
   readonly bins: number;
   /** bins x channels spike counts. */
   readonly counts: Float32Array;
-  /** bins x kinematicNames.length. */
-  readonly kinematics: Float32Array;
+  /** bins x kinematicNames.length, at the precision of the source (float64 keeps recordings exact). */
+  readonly kinematics: Float64Array;
   /** Device start time of each bin. */
   readonly startUs: Float64Array;
   /** Sorted bin indices at which a new continuous segment begins; always starts with 0 when bins > 0. */

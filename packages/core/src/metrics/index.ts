@@ -1,0 +1,9 @@
+export { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
+export {
+  correlation,
+  type RegressionReport,
+  type RowMajor,
+  r2,
+  regressionReport,
+  rmse,
+} from './regression.js';
