@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@edge-bci/core';
+import { InvalidOptionError, Rng } from '@edge-bci/core';
 import { describe, expect, it } from 'vitest';
 import {
   accumulateHistoryNormalEquations,
@@ -9,15 +9,10 @@ import {
 } from './history.js';
 import { accumulateXtX, accumulateXtY } from './kernels/linalg.js';
 
+/** Uniform [0, 1) draws from the SDK's seeded generator. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 describe('validHistoryRuns', () => {

@@ -1,6 +1,7 @@
 export { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
 export {
   correlation,
+  pearson,
   type RegressionReport,
   type RowMajor,
   r2,

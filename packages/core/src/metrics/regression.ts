@@ -73,6 +73,11 @@ export function correlation(pred: RowMajor, truth: RowMajor): number[] {
   });
 }
 
+/** Pearson correlation of two equally long series (NaN when either is constant). */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return correlation({ data: a, rows: a.length, cols: 1 }, { data: b, rows: b.length, cols: 1 })[0]!;
+}
+
 /** Root mean squared error per column. */
 export function rmse(pred: RowMajor, truth: RowMajor): number[] {
   return columnStat(pred, truth, (p, t, c, rows, cols) => {

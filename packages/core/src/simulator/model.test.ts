@@ -2,7 +2,9 @@
  * The neural model measured from its output the way one would measure a real recording:
  * rates during holds, refractoriness, tuning by regression, and the effect of every drift knob.
  */
+
 import { describe, expect, it } from 'vitest';
+import { pearson } from '../metrics/regression.js';
 import type { RecordedSession } from '../types.js';
 import { simulateSession } from './simulate-session.js';
 import { MotorCortexSimulator, type SimulatorOptions } from './simulator.js';
@@ -125,25 +127,6 @@ function angleDiff(a: number, b: number): number {
   if (d > Math.PI) d -= 2 * Math.PI;
   if (d <= -Math.PI) d += 2 * Math.PI;
   return d;
-}
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]! / n;
-    mb += b[i]! / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 function median(xs: ArrayLike<number>): number {

@@ -1,28 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../errors.js';
+import { pearson } from '../metrics/regression.js';
 import { Rng, RngBank } from './rng.js';
 
 function draws(rng: Rng, n: number): number[] {
   return Array.from({ length: n }, () => rng.uint32());
-}
-
-function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]! / n;
-    mb += b[i]! / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
 }
 
 describe('Rng', () => {
@@ -133,8 +115,8 @@ describe('Rng', () => {
       })(),
     );
     // SD of a null correlation is 1/sqrt(20000) = 0.007
-    expect(Math.abs(correlation(x, y))).toBeLessThan(0.03);
-    expect(Math.abs(correlation(x, p))).toBeLessThan(0.03);
+    expect(Math.abs(pearson(x, y))).toBeLessThan(0.03);
+    expect(Math.abs(pearson(x, p))).toBeLessThan(0.03);
   });
 
   it('rejects seeds that are not 32-bit unsigned integers', () => {

@@ -3,6 +3,7 @@ import {
   InvalidOptionError,
   NonFiniteValueError,
   type RecordedSession,
+  Rng,
 } from '@edge-bci/core';
 import { describe, expect, it } from 'vitest';
 import { NotFittedError } from '../errors.js';
@@ -10,15 +11,10 @@ import { predictSession } from '../evaluate.js';
 import { normaliseRows } from '../normaliser-stats.js';
 import { DEFAULT_WIENER_LAMBDAS, WienerDecoder } from './wiener.js';
 
+/** Uniform [0, 1) draws from the SDK's seeded generator. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 function gauss(r: () => number): number {
