@@ -1,12 +1,12 @@
 import { EdgeBciError } from '@edge-bci/core';
 import { UsageError } from './args.js';
+import { convertCommand, convertUsage } from './commands/convert.js';
 import { decodeCommand, decodeUsage } from './commands/decode.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { infoCommand, infoUsage } from './commands/info.js';
 import { simulateCommand, simulateUsage } from './commands/simulate.js';
 
 export { evaluateStreaming, type StreamingEvaluation } from './evaluate.js';
-export { openRecording, type Recording, type RecordingIntegrity } from './recording.js';
 
 interface Command {
   readonly run: (argv: string[]) => Promise<number>;
@@ -21,6 +21,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'simulate motor cortex into a session file',
   },
   info: { run: infoCommand, usage: infoUsage, summary: 'describe a recording and check its integrity' },
+  convert: {
+    run: convertCommand,
+    usage: convertUsage,
+    summary: 'convert a recording between .mat, .nwb and .ebci',
+  },
   decode: {
     run: decodeCommand,
     usage: decodeUsage,

@@ -47,8 +47,8 @@ export class FileFormatError extends EdgeBciError {
   readonly path: string;
   readonly reason: string;
   readonly offset: number | undefined;
-  constructor(path: string, reason: string, offset?: number) {
-    super('FILE_FORMAT', `${path}: ${reason}${offset === undefined ? '' : ` (at byte ${offset})`}`);
+  constructor(path: string, reason: string, offset?: number, code = 'FILE_FORMAT') {
+    super(code, `${path}: ${reason}${offset === undefined ? '' : ` (at byte ${offset})`}`);
     this.path = path;
     this.reason = reason;
     this.offset = offset;

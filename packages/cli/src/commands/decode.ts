@@ -1,15 +1,18 @@
+import { openRecording } from '@edge-bci/core';
 import { createDecoder, DECODER_KINDS, type DecodeTarget } from '@edge-bci/decoders';
 import { choiceOption, numberOption, parse, UsageError } from '../args.js';
 import { evaluateStreaming } from '../evaluate.js';
 import { createOutput, rounded } from '../output.js';
 import { Progress } from '../progress.js';
-import { openRecording } from '../recording.js';
+import { RECORDING_OPTIONS, RECORDING_USAGE, recordingOptions } from '../recording.js';
 
 export const decodeUsage = `edge-bci decode FILE --decoder KIND [--train-fraction F] [--target velocity|position] [--json]
 
 Fits a decoder on the first fraction of the bins, then decodes the rest one bin at a time through
 the streaming pipeline (normalise, decode) and reports R2, step latency and throughput.
-Decoders: ${DECODER_KINDS.join(', ')}`;
+Decoders: ${DECODER_KINDS.join(', ')}
+
+${RECORDING_USAGE}`;
 
 export async function decodeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -18,6 +21,7 @@ export async function decodeCommand(argv: string[]): Promise<number> {
     target: { type: 'string' },
     history: { type: 'string' },
     json: { type: 'boolean' },
+    ...RECORDING_OPTIONS,
   });
   if (positionals.length !== 1) throw new UsageError('decode takes exactly one FILE');
   if (!values.decoder) throw new UsageError(`decode needs --decoder (one of ${DECODER_KINDS.join(', ')})`);
@@ -32,7 +36,7 @@ export async function decodeCommand(argv: string[]): Promise<number> {
     config.history = numberOption(values.history, 'history', 10, { min: 1, max: 100, integer: true });
   }
   const out = createOutput(Boolean(values.json));
-  const rec = await openRecording(positionals[0]!);
+  const rec = await openRecording(positionals[0]!, recordingOptions(values));
   const session = rec.session;
   const trainBins = Math.floor(session.bins * trainFraction);
   if (trainBins < 10 || session.bins - trainBins < 10) {

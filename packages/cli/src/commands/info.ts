@@ -1,22 +1,27 @@
+import { openRecording } from '@edge-bci/core';
 import { parse, UsageError } from '../args.js';
 import { createOutput, rounded } from '../output.js';
-import { openRecording } from '../recording.js';
+import { RECORDING_OPTIONS, RECORDING_USAGE, recordingOptions } from '../recording.js';
 
 export const infoUsage = `edge-bci info FILE [--json]
 
-Describes a recording: format, channels, bins, bin width, duration, kinematic names, and whether
-the file was cut off or had corrupt chunks.`;
+Describes a recording: format, layout, channels, bins, bin width, duration, kinematic names, trials,
+and whether the file was cut off or had corrupt chunks.
+
+${RECORDING_USAGE}`;
 
 export async function infoCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...RECORDING_OPTIONS });
   if (positionals.length !== 1) throw new UsageError('info takes exactly one FILE');
   const file = positionals[0]!;
   const out = createOutput(Boolean(values.json));
-  const rec = await openRecording(file);
+  const rec = await openRecording(file, recordingOptions(values));
   const s = rec.session;
   const info = {
     file,
-    format: rec.format,
+    format: rec.formatLabel,
+    layout: rec.layout,
+    variables: rec.variables,
     channels: s.metadata.channels,
     bins: s.bins,
     binWidthMs: s.metadata.binWidthUs / 1000,
@@ -24,15 +29,21 @@ export async function infoCommand(argv: string[]): Promise<number> {
     kinematicNames: [...s.metadata.kinematicNames],
     segments: s.segmentStarts.length,
     markers: s.markers.length,
+    trials: rec.trials ?? null,
+    assumptions: rec.assumptions,
     integrity: rec.integrity,
   };
   out.result(info);
   out.line(`${file}`);
   out.line(`  format       ${info.format}`);
+  out.line(`  layout       ${info.layout}${info.variables.length ? ` (${info.variables.join(', ')})` : ''}`);
   out.line(`  channels     ${info.channels}`);
   out.line(`  bins         ${info.bins} x ${info.binWidthMs} ms = ${info.durationSeconds} s`);
   out.line(`  kinematics   ${info.kinematicNames.join(', ') || '(none)'}`);
-  out.line(`  segments     ${info.segments} continuous, ${info.markers} markers`);
+  out.line(
+    `  segments     ${info.segments} continuous, ${info.markers} markers${info.trials === null ? '' : `, ${info.trials} trials`}`,
+  );
+  for (const a of info.assumptions) out.line(`  assumed      ${a}`);
   const integ = rec.integrity;
   out.line(
     `  integrity    ${integ.ok ? 'intact' : 'DAMAGED'}${integ.cleanClose === false ? ', not closed cleanly' : ''}`,
