@@ -5,6 +5,7 @@ import { decodeCommand, decodeUsage } from './commands/decode.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
 import { infoCommand, infoUsage } from './commands/info.js';
 import { simulateCommand, simulateUsage } from './commands/simulate.js';
+import { trainCommand, trainUsage } from './commands/train.js';
 
 export { evaluateStreaming, type StreamingEvaluation } from './evaluate.js';
 
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
     usage: decodeUsage,
     summary: 'fit a decoder and decode a recording bin by bin',
   },
+  train: { run: trainCommand, usage: trainUsage, summary: 'fit a decoder and save it as a model directory' },
   demo: {
     run: demoCommand,
     usage: demoUsage,

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { Decoder } from './decoder.js';
 import { ModelFormatError } from './errors.js';
+import { NEURAL_FAMILIES } from './kinds.js';
 import { type LoadedModel, loadModelDir, MODEL_JSON } from './model-io.js';
+import { NeuralDecoder } from './neural/neural-decoder.js';
 import { WIENER_KIND, WienerDecoder } from './wiener/wiener.js';
 
 /** Builds a decoder of one kind from a validated model directory. */
@@ -38,3 +40,9 @@ export async function loadDecoder(dir: string): Promise<Decoder> {
 }
 
 registerDecoderKind(WIENER_KIND, (model, dir) => WienerDecoder.fromModel(model, dir));
+registerDecoderKind('kalman', async (model, dir) =>
+  (await import('./kalman/kalman.js')).KalmanDecoder.fromModel(model, dir),
+);
+for (const [kind, family] of Object.entries(NEURAL_FAMILIES)) {
+  registerDecoderKind(kind, async (model, dir) => NeuralDecoder.fromModel(await family(), model, dir));
+}

@@ -46,6 +46,10 @@ export interface DecoderDescription {
   /** Floats of streaming state carried between steps. */
   readonly stateSize: number;
   readonly config: Readonly<Record<string, unknown>>;
+  /** Spiking decoders: accumulates per step (synaptic operations on spikes), as NeuroBench counts them. */
+  readonly acsPerStep?: number;
+  /** Spiking decoders: fraction of neuron-steps without a spike. */
+  readonly activationSparsity?: number;
 }
 
 /** Streaming state of one decoder instance; created by `initialState()`, owned by the caller. */
