@@ -439,7 +439,7 @@ export function sessionFromMat(file: MatFile, options: LayoutOptions = {}, path 
   const entries = [...file.variables];
   if (want === 'edge-bci' || !want) {
     const hit = entries.find(([, v]) => isEdgeBciSession(v));
-    if (hit) return fromEdgeBci(file, hit[0], hit[1] as MatStruct, path);
+    if (hit) return fromEdgeBci(hit[0], hit[1] as MatStruct, path);
     if (want)
       throw new LayoutError(path, `no struct with fields ${SESSION_FIELDS.join(', ')} (edge-bci layout)`);
   }
@@ -548,7 +548,7 @@ function numbers(v: MatValue | undefined, what: string, path: string): number[] 
   return Array.from({ length: numel(v.dims) }, (_, i) => numberAt(v, i));
 }
 
-function fromEdgeBci(file: MatFile, name: string, s: MatStruct, path: string): LayoutResult {
+function fromEdgeBci(name: string, s: MatStruct, path: string): LayoutResult {
   const el = s.elements[0]!;
   const c = el.counts;
   const k = el.kinematics;

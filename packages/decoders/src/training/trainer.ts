@@ -174,7 +174,11 @@ export async function trainModel(
     }
     if (bestValues) {
       const values = bestValues;
-      tf.tidy(() => vars.forEach((w, i) => w.assign(tf.tensor(values[i]!, w.shape))));
+      tf.tidy(() => {
+        vars.forEach((w, i) => {
+          w.assign(tf.tensor(values[i]!, w.shape));
+        });
+      });
     }
   } finally {
     optimizer.dispose();
