@@ -22,6 +22,7 @@
  */
 import { InvalidOptionError, type Rng } from '@edge-bci/core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import { matVec } from '../kernels/linalg.js';
 import type { NetworkDims, NeuralFamily, StreamEngine, TrainingConfig, WeightMap } from '../neural/family.js';
 import { glorotUniform } from '../neural/init.js';
 import type { Tf } from '../tf/backend.js';
@@ -160,49 +161,6 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   return t;
 }
 
-/**
- * out = W x (+ bias) for a rows x cols row-major matrix, four rows at a time so each x[i] is loaded
- * once per four rows (about 1.6 times the speed of kernels/linalg's matVec at these sizes in V8).
- * Sums in float64 and rounds once on the store, like matVec. Allocates nothing.
- */
-function matVec4(
-  w: Float32Array,
-  rows: number,
-  cols: number,
-  x: Float32Array,
-  out: Float32Array,
-  bias?: Float32Array,
-): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o0 = r * cols;
-    const o1 = o0 + cols;
-    const o2 = o1 + cols;
-    const o3 = o2 + cols;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < cols; i++) {
-      const xi = x[i]!;
-      s0 += w[o0 + i]! * xi;
-      s1 += w[o1 + i]! * xi;
-      s2 += w[o2 + i]! * xi;
-      s3 += w[o3 + i]! * xi;
-    }
-    out[r] = bias === undefined ? s0 : s0 + bias[r]!;
-    out[r + 1] = bias === undefined ? s1 : s1 + bias[r + 1]!;
-    out[r + 2] = bias === undefined ? s2 : s2 + bias[r + 2]!;
-    out[r + 3] = bias === undefined ? s3 : s3 + bias[r + 3]!;
-  }
-  for (; r < rows; r++) {
-    const o = r * cols;
-    let s = 0;
-    for (let i = 0; i < cols; i++) s += w[o + i]! * x[i]!;
-    out[r] = bias === undefined ? s : s + bias[r]!;
-  }
-}
-
 /** out = LayerNorm(x) * gamma + beta over n entries (out may be x). */
 function layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, out: Float32Array, n: number) {
   let s = 0;
@@ -295,7 +253,7 @@ function stream(w: WeightMap, d: NetworkDims, c: RwkvConfig): StreamEngine<RwkvS
     reset,
     step(x, s, out) {
       const st = s.data;
-      matVec4(inT, D, C, x, h, inB);
+      matVec(inT, D, C, x, h, inB);
       layerNorm(h, ln0g, ln0b, h, D);
       for (let l = 0; l < blocks.length; l++) {
         const B = blocks[l]!;
@@ -314,9 +272,9 @@ function stream(w: WeightMap, d: NetworkDims, c: RwkvConfig): StreamEngine<RwkvS
           xr[i] = prev + diff * B.mr[i]!;
           st[o + i] = a[i]!;
         }
-        matVec4(B.wk, D, D, xk, k);
-        matVec4(B.wv, D, D, xv, v);
-        matVec4(B.wr, D, D, xr, r);
+        matVec(B.wk, D, D, xk, k);
+        matVec(B.wv, D, D, xv, v);
+        matVec(B.wr, D, D, xr, r);
         for (let i = 0; i < D; i++) {
           const ki = k[i]!;
           const vi = v[i]!;
@@ -337,7 +295,7 @@ function stream(w: WeightMap, d: NetworkDims, c: RwkvConfig): StreamEngine<RwkvS
           st[oB + i] = e1 * bb + e2;
           st[oP + i] = p;
         }
-        matVec4(B.wo, D, D, rwkv, branch);
+        matVec(B.wo, D, D, rwkv, branch);
         for (let i = 0; i < D; i++) h[i]! += branch[i]!;
         // Channel mixing.
         layerNorm(h, B.ln2g, B.ln2b, a, D);
@@ -348,17 +306,17 @@ function stream(w: WeightMap, d: NetworkDims, c: RwkvConfig): StreamEngine<RwkvS
           xr[i] = prev + diff * B.fmr[i]!;
           st[oCm + i] = a[i]!;
         }
-        matVec4(B.fk, F, D, xk, ffn);
+        matVec(B.fk, F, D, xk, ffn);
         for (let j = 0; j < F; j++) {
           const z = ffn[j]!;
           ffn[j] = z > 0 ? z * z : 0;
         }
-        matVec4(B.fv, D, F, ffn, branch);
-        matVec4(B.fr, D, D, xr, r);
+        matVec(B.fv, D, F, ffn, branch);
+        matVec(B.fr, D, D, xr, r);
         for (let i = 0; i < D; i++) h[i]! += branch[i]! / (1 + Math.exp(-r[i]!));
       }
       layerNorm(h, lnOg, lnOb, a, D);
-      matVec4(headT, M, D, a, out, headB);
+      matVec(headT, M, D, a, out, headB);
     },
   };
 }
