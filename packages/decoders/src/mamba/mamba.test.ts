@@ -19,6 +19,22 @@ afterAll(() => {
 });
 
 describe('mamba decoder', () => {
+  it('rejects invalid options, naming them', () => {
+    for (const [option, value] of [
+      ['dModel', 0],
+      ['dState', 1.5],
+      ['dtRank', -1],
+      ['norm', 'batch'],
+      ['dtMax', 1e-4],
+      ['dropout', 1],
+    ] as const) {
+      expect(() => new NeuralDecoder(mambaFamily, { [option]: value })).toThrow(
+        option === 'dtMax' ? /dtMin/ : new RegExp(option),
+      );
+    }
+    expect(() => new NeuralDecoder(mambaFamily, { hidden: [4] } as never)).toThrow(/hidden/);
+  });
+
   it('computes the selective scan and its gradient exactly as the tensor-op recurrence', async () => {
     const { tf } = await loadTf();
     const d = { T: 6, batch: 3, inner: 5, state: 4 };
