@@ -71,7 +71,8 @@ if (values.svg) {
     })
     .join('\n');
   const x100 = left + half + 20 + (100 / maxUs) * (half - 20);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+  const svg = `<svg role="img" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<title>Velocity R2 and streaming step latency per decoder</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${left}" y="22" font-weight="bold">velocity R2 (mean of x, y; held-out 30 %)</text>
 <text x="${left + half + 20}" y="22" font-weight="bold">streaming step, p50 (dark) / p99 (light)</text>
