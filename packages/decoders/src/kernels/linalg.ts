@@ -257,16 +257,17 @@ export function dot(a: NumericArray, aOffset: number, b: NumericArray, bOffset: 
  * `out = W x (+ bias)` for a rows x cols row-major float32 matrix `w`, writing into the
  * preallocated `out` (length >= rows). Four rows at a time, so each x[i] is loaded once per four
  * rows (about 1.6 times the speed of one dot product per row in V8 at decoder sizes). Sums in
- * float64 and rounds once to float32 on the store. Allocates nothing.
+ * float64 and rounds once on the store (to float32, or not at all into a Float64Array `out`, which
+ * the spiking engine uses so thresholds see the same sums as training). Allocates nothing.
  */
-export function matVec(
+export function matVec<O extends Float32Array | Float64Array>(
   w: Float32Array,
   rows: number,
   cols: number,
   x: NumericArray,
-  out: Float32Array,
+  out: O,
   bias?: Float32Array,
-): Float32Array {
+): O {
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const o0 = r * cols;

@@ -55,7 +55,7 @@
  */
 import { InvalidOptionError, type Rng } from '@edge-bci/core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { dot } from '../kernels/linalg.js';
+import { matVec } from '../kernels/linalg.js';
 import type { NetworkDims, NeuralFamily, StreamEngine, TrainingConfig, WeightMap } from '../neural/family.js';
 import { glorotUniform } from '../neural/init.js';
 import type { Tf } from '../tf/backend.js';
@@ -139,36 +139,6 @@ function shapes(d: NetworkDims, c: SnnConfig): Map<string, number[]> {
   m.set('snn/out/bias', [d.outputs]);
   if (c.learnBeta) m.set('snn/out/beta', [d.outputs]);
   return m;
-}
-
-/**
- * acc[r] = row r of `w` ([rows, cols]) . x, four rows a pass so each x[i] is loaded once for four
- * rows (about 1.7 times faster than one dot product a row in V8); float64 sums.
- */
-function denseRows(w: Float32Array, rows: number, cols: number, x: Float32Array, acc: Float64Array): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o0 = r * cols;
-    const o1 = o0 + cols;
-    const o2 = o1 + cols;
-    const o3 = o2 + cols;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < cols; i++) {
-      const xi = x[i]!;
-      s0 += w[o0 + i]! * xi;
-      s1 += w[o1 + i]! * xi;
-      s2 += w[o2 + i]! * xi;
-      s3 += w[o3 + i]! * xi;
-    }
-    acc[r] = s0;
-    acc[r + 1] = s1;
-    acc[r + 2] = s2;
-    acc[r + 3] = s3;
-  }
-  for (; r < rows; r++) acc[r] = dot(w, r * cols, x, 0, cols);
 }
 
 const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
@@ -295,7 +265,7 @@ function stream(w: WeightMap, d: NetworkDims, c: SnnConfig): StreamEngine<SnnSta
         const H = Ly.units;
         const I = Ly.current;
         if (l === 0) {
-          denseRows(Ly.kernel, H, Ly.fanIn, input, acc);
+          matVec(Ly.kernel, H, Ly.fanIn, input, acc);
           for (let j = 0; j < H; j++) I[j] = Math.fround(Math.fround(acc[j]!) + Ly.bias[j]!);
         } else {
           const n = accumulate(Ly.kernel, st.s[l - 1]!, Ly.fanIn, H);
