@@ -29,7 +29,8 @@ const { values, positionals } = parseArgs({
 const reports = positionals.map(
   (p) => JSON.parse(readFileSync(p, 'utf8')) as { file: string; date: string; results: Row[] },
 );
-const rows = reports.flatMap((r) => r.results);
+// A decoder measured in more than one file: the later file's row replaces the earlier one.
+const rows = [...new Map(reports.flatMap((r) => r.results).map((r) => [r.decoder, r] as const)).values()];
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
 
 const md = [
