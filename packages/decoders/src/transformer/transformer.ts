@@ -19,11 +19,11 @@
  */
 import { InvalidOptionError, type Rng } from '@edge-bci/core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import { matVec } from '../kernels/linalg.js';
 import type { NetworkDims, NeuralFamily, StreamEngine, TrainingConfig, WeightMap } from '../neural/family.js';
 import { glorotUniform } from '../neural/init.js';
 import type { Tf } from '../tf/backend.js';
 import { matMul2d } from '../tf/ops.js';
-import { matVec8 } from './matvec.js';
 
 export const TRANSFORMER_KIND = 'transformer';
 
@@ -422,7 +422,7 @@ function stream(w: WeightMap, d: NetworkDims, c: TransformerConfig): StreamEngin
     step(x, s, out) {
       const slot = s.slot;
       const n = Math.min(s.filled + 1, W);
-      matVec8(inT, D, C, x, h, inB);
+      matVec(inT, D, C, x, h, inB);
       // Ring offset of the step j bins back (j = 0: this step), the same in every layer.
       for (let j = 0; j < n; j++) rowOf[j] = (slot - j < 0 ? slot - j + W : slot - j) * D;
       for (let l = 0; l < layers.length; l++) {
@@ -430,7 +430,7 @@ function stream(w: WeightMap, d: NetworkDims, c: TransformerConfig): StreamEngin
         const keys = s.keys[l]!;
         const values = s.values[l]!;
         layerNormInto(h, L.ln1g, L.ln1b, a);
-        matVec8(L.qkv, 3 * D, D, a, qkvOut, L.qkvB);
+        matVec(L.qkv, 3 * D, D, a, qkvOut, L.qkvB);
         // This step's key and value go into the ring (so it attends to itself).
         const base = slot * D;
         for (let i = 0; i < D; i++) {
@@ -461,10 +461,10 @@ function stream(w: WeightMap, d: NetworkDims, c: TransformerConfig): StreamEngin
             ctx[off + i] = acc * inv;
           }
         }
-        matVec8(L.outT, D, D, ctx, proj, L.outB);
+        matVec(L.outT, D, D, ctx, proj, L.outB);
         for (let i = 0; i < D; i++) h[i] = h[i]! + proj[i]!;
         layerNormInto(h, L.ln2g, L.ln2b, a);
-        matVec8(L.f0T, F, D, a, hid, L.f0B);
+        matVec(L.f0T, F, D, a, hid, L.f0B);
         if (gelu) {
           for (let i = 0; i < F; i++) {
             const z = hid[i]!;
@@ -473,11 +473,11 @@ function stream(w: WeightMap, d: NetworkDims, c: TransformerConfig): StreamEngin
         } else {
           for (let i = 0; i < F; i++) if (hid[i]! < 0) hid[i] = 0;
         }
-        matVec8(L.f1T, D, F, hid, proj, L.f1B);
+        matVec(L.f1T, D, F, hid, proj, L.f1B);
         for (let i = 0; i < D; i++) h[i] = h[i]! + proj[i]!;
       }
       layerNormInto(h, lnG, lnB, a);
-      matVec8(readT, M, D, a, out, readB);
+      matVec(readT, M, D, a, out, readB);
       s.slot = slot + 1 === W ? 0 : slot + 1;
       s.filled = n;
     },
