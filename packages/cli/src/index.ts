@@ -1,8 +1,10 @@
 import { EdgeBciError } from '@edge-bci/core';
 import { UsageError } from './args.js';
+import { acquireCommand, acquireUsage } from './commands/acquire.js';
 import { convertCommand, convertUsage } from './commands/convert.js';
 import { decodeCommand, decodeUsage } from './commands/decode.js';
 import { demoCommand, demoUsage } from './commands/demo.js';
+import { firmwareCommand, firmwareUsage } from './commands/firmware.js';
 import { infoCommand, infoUsage } from './commands/info.js';
 import { simulateCommand, simulateUsage } from './commands/simulate.js';
 import { trainCommand, trainUsage } from './commands/train.js';
@@ -33,6 +35,16 @@ const COMMANDS: Record<string, Command> = {
     summary: 'fit a decoder and decode a recording bin by bin',
   },
   train: { run: trainCommand, usage: trainUsage, summary: 'fit a decoder and save it as a model directory' },
+  firmware: {
+    run: firmwareCommand,
+    usage: firmwareUsage,
+    summary: 'a firmware simulator speaking the wire protocol on a serial port, with faults',
+  },
+  acquire: {
+    run: acquireCommand,
+    usage: acquireUsage,
+    summary: 'stream a device into bins, recording, reconnecting after unplugs',
+  },
   demo: {
     run: demoCommand,
     usage: demoUsage,

@@ -1,0 +1,243 @@
+import { basename } from 'node:path';
+import {
+  type BinEvent,
+  binSpikes,
+  createBinningStats,
+  hostClockUs,
+  LatencyHistogram,
+  SessionFileWriter,
+} from '@edge-bci/core';
+import {
+  Acquisition,
+  type AcquisitionBinding,
+  type Presence,
+  SerialBinding,
+  SimulatorBinding,
+} from '@edge-bci/device';
+import { choiceOption, numberOption, parse, UsageError } from '../args.js';
+import { rounded } from '../output.js';
+
+export const acquireUsage = `edge-bci acquire --port PATH [--seconds S] [--record FILE] [--bin-ms MS] [--json]
+                 [--binding serial|simulator] [--channels N] [--sub-bin-us US]
+                 [--silence-ms MS] [--give-up-ms MS] [--list]
+
+Opens an acquisition device (docs/protocol.md), handshakes, starts it, and streams its spike counts
+into bins (--bin-ms, default 20), recording them to a session file while streaming (--record FILE.ebci).
+After an unplug it reconnects with backoff, reporting the gap; presence (connecting, streaming,
+reconnecting, stopped, error) goes to stderr. Stops after --seconds (default: until the device ends its
+stream), or on Ctrl-C / SIGTERM; what was received is in the recording either way.
+--binding simulator opens the built-in simulated device (port sim://0) without any hardware.
+--channels/--sub-bin-us configure the device before it starts. --list lists ports and exits.
+--json prints the counters: framesReceived, framesLost (by sequence), crcErrors, resyncs, reconnects,
+binsEmitted, frameToBinLatencyUs {p50, p99} (last byte of a frame to its bin leaving the pipeline), ...`;
+
+export async function acquireCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    port: { type: 'string' },
+    seconds: { type: 'string' },
+    record: { type: 'string' },
+    'bin-ms': { type: 'string' },
+    json: { type: 'boolean' },
+    binding: { type: 'string' },
+    channels: { type: 'string' },
+    'sub-bin-us': { type: 'string' },
+    'silence-ms': { type: 'string' },
+    'give-up-ms': { type: 'string' },
+    list: { type: 'boolean' },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const kind = choiceOption(values.binding, 'binding', ['serial', 'simulator'] as const, 'serial');
+  const binding: AcquisitionBinding & { dispose?: () => void } =
+    kind === 'serial' ? new SerialBinding() : new SimulatorBinding();
+  if (values.list) {
+    for (const p of await binding.list()) {
+      process.stdout.write(
+        `${p.path}${p.description ? `  ${p.description}` : ''}${p.serialNumber ? `  (${p.serialNumber})` : ''}\n`,
+      );
+    }
+    return 0;
+  }
+  const path = values.port ?? (kind === 'simulator' ? 'sim://0' : undefined);
+  if (!path) throw new UsageError('acquire needs --port PATH (see --list)');
+  const seconds =
+    values.seconds === undefined ? undefined : numberOption(values.seconds, 'seconds', 0, { min: 0.01 });
+  const binMs = numberOption(values['bin-ms'], 'bin-ms', 20, { min: 1, max: 1000, integer: true });
+  const silenceMs = numberOption(values['silence-ms'], 'silence-ms', 3000, { min: 10 });
+  const giveUpMs =
+    values['give-up-ms'] === undefined
+      ? undefined
+      : numberOption(values['give-up-ms'], 'give-up-ms', 0, { min: 0 });
+  const configure = {
+    ...(values.channels !== undefined && {
+      channels: numberOption(values.channels, 'channels', 0, { min: 1, max: 65535, integer: true }),
+    }),
+    ...(values['sub-bin-us'] !== undefined && {
+      subBinUs: numberOption(values['sub-bin-us'], 'sub-bin-us', 0, { min: 1, integer: true }),
+    }),
+  };
+  const json = Boolean(values.json);
+  const say = (text: string) => process.stderr.write(`edge-bci acquire: ${text}\n`);
+
+  const acquisition = new Acquisition({
+    binding,
+    path,
+    silenceTimeoutMs: silenceMs,
+    ...(Object.keys(configure).length > 0 && { configure }),
+    reconnect: {
+      initialDelayMs: 50,
+      maxDelayMs: 1000,
+      ...(giveUpMs !== undefined && { giveUpAfterMs: giveUpMs }),
+    },
+  });
+  const presenceLog: Array<{ state: string; detail: string; atMs: number }> = [];
+  const t0 = hostClockUs();
+  acquisition.presence$.subscribe((p: Presence) => {
+    presenceLog.push({ state: p.state, detail: p.detail, atMs: rounded((p.atUs - t0) / 1000, 1) });
+    say(`${p.state}: ${p.detail}`);
+  });
+
+  const binning = createBinningStats();
+  const latency = new LatencyHistogram();
+  let writer: SessionFileWriter | undefined;
+  let pipelineError: Error | undefined;
+  let binsWritten = 0;
+  const pipelineDone = new Promise<void>((resolve) => {
+    let subscribed = false;
+    const subscribe = (channels: number) => {
+      if (subscribed) return;
+      subscribed = true;
+      acquisition.frames$.pipe(binSpikes({ binWidthUs: binMs * 1000, channels, stats: binning })).subscribe({
+        next: (event: BinEvent) => {
+          // The pipeline's last stage: frame-to-bin latency runs from the frame's last byte to here.
+          const now = hostClockUs();
+          if (event.kind === 'bin') {
+            if (event.latency) latency.record(now - event.latency.originUs);
+            writer?.appendBin(event);
+            binsWritten++;
+          } else {
+            writer?.appendGap(event);
+          }
+        },
+        error: (err: Error) => {
+          pipelineError = err;
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+    };
+    // Channels are known once the device has answered; subscribe before streaming starts.
+    acquisition.messages$.subscribe((m) => {
+      if (m.type === 'info') subscribe(configure.channels ?? m.channels);
+    });
+  });
+
+  let stopping: string | undefined;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = why;
+    void acquisition.stop();
+  };
+  const onSignal = (signal: string) => () => stop(signal);
+  process.once('SIGINT', onSignal('SIGINT'));
+  process.once('SIGTERM', onSignal('SIGTERM'));
+  // A crash still closes the recording: everything received so far stays readable.
+  const onCrash = (err: unknown) => {
+    writer?.close();
+    process.stderr.write(`edge-bci acquire: crashed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(70);
+  };
+  process.once('uncaughtException', onCrash);
+
+  const info = await acquisition.start().catch((err: Error) => err);
+  if (info instanceof Error) {
+    if (binding.dispose) binding.dispose();
+    throw info;
+  }
+  if (values.record) {
+    writer = SessionFileWriter.create(
+      values.record,
+      {
+        channels: info.channels,
+        channelLabels: Array.from({ length: info.channels }, (_, i) => `ch${String(i + 1).padStart(3, '0')}`),
+        binWidthUs: binMs * 1000,
+        kinematicNames: [...info.kinematicNames],
+        source: {
+          kind: 'acquisition',
+          port: path,
+          serialNumber: info.serialNumber,
+          firmwareVersion: info.firmwareVersion.join('.'),
+          subBinUs: info.subBinUs,
+        },
+        createdAt: new Date().toISOString(),
+      },
+      // One bin per chunk: a kill loses at most the bin being filled.
+      { binsPerChunk: 1 },
+    );
+  }
+  say(
+    `device ${info.serialNumber} firmware ${info.firmwareVersion.join('.')}: ${info.channels} channels, ${info.subBinUs} us sub-bins${values.record ? `, recording to ${basename(values.record)}` : ''}`,
+  );
+  const timer = seconds === undefined ? undefined : setTimeout(() => stop('time'), seconds * 1000);
+  const progress = setInterval(() => {
+    const s = acquisition.stats();
+    say(
+      `${binning.bins} bins, ${s.framesReceived} frames, ${s.framesLost} lost, ${s.crcErrors} CRC errors, ${s.reconnects} reconnects`,
+    );
+  }, 5000);
+  progress.unref();
+  const how = await acquisition.done.catch((err: Error) => err);
+  clearTimeout(timer);
+  clearInterval(progress);
+  await pipelineDone;
+  writer?.close();
+  binding.dispose?.();
+  process.removeListener('uncaughtException', onCrash);
+
+  const s = acquisition.stats();
+  const lat = latency.summary();
+  const result = {
+    port: path,
+    device: {
+      serialNumber: info.serialNumber,
+      firmwareVersion: info.firmwareVersion.join('.'),
+      channels: info.channels,
+      subBinUs: info.subBinUs,
+      bootId: info.bootId,
+    },
+    ended: how instanceof Error ? `error: ${how.message}` : (stopping ?? how),
+    seconds: rounded((hostClockUs() - t0) / 1e6, 3),
+    framesReceived: s.framesReceived,
+    dataFramesReceived: s.dataFramesReceived,
+    framesLost: s.framesLost,
+    crcErrors: s.crcErrors,
+    malformed: s.malformed,
+    resyncs: s.resyncs,
+    reconnects: s.reconnects,
+    reboots: s.reboots,
+    deviceDroppedFrames: s.deviceDroppedFrames,
+    binsEmitted: binning.bins,
+    gaps: binning.gaps,
+    lostBins: binning.lostBins,
+    frameToBinLatencyUs: {
+      p50: rounded(lat.p50, 1),
+      p99: rounded(lat.p99, 1),
+      max: rounded(lat.max, 1),
+      count: lat.count,
+    },
+    clock: {
+      driftPpm: rounded(s.clock.driftPpm, 2),
+      jitterUs: { p50: rounded(s.clock.jitterUs.p50, 1), p99: rounded(s.clock.jitterUs.p99, 1) },
+    },
+    ...(values.record && { record: { path: values.record, bins: binsWritten } }),
+    presence: presenceLog,
+  };
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `${result.ended}: ${result.binsEmitted} bins in ${result.seconds} s; frames ${s.framesReceived} received, ${s.framesLost} lost; ` +
+        `${s.crcErrors} CRC errors, ${s.resyncs} resyncs, ${s.reconnects} reconnects; frame-to-bin p50 ${result.frameToBinLatencyUs.p50} us, p99 ${result.frameToBinLatencyUs.p99} us\n`,
+    );
+  }
+  if (pipelineError) throw pipelineError;
+  return how instanceof Error ? 1 : 0;
+}

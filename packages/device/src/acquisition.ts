@@ -1,0 +1,460 @@
+import { type ClockUs, type Frame, type Gap, hostClockUs, InvalidOptionError } from '@edge-bci/core';
+import { BehaviorSubject, type Observable, Subject } from 'rxjs';
+import type { AcquisitionBinding, OpenOptions } from './binding.js';
+import { ClockMapper } from './clock/clock-mapper.js';
+import type { Configuration, DeviceConnection, Received } from './connection.js';
+import { DeviceNotFoundError, HandshakeError } from './errors.js';
+import { createDecoderStats } from './protocol/frame-codec.js';
+import {
+  type CountsMessage,
+  type DeviceMessage,
+  type EventsMessage,
+  type InfoMessage,
+  StatusFlag,
+  type StatusMessage,
+} from './protocol/messages.js';
+
+/** Where an acquisition stands, as a clinician's display shows it. */
+export type PresenceState = 'connecting' | 'streaming' | 'reconnecting' | 'stopped' | 'error';
+
+export interface Presence {
+  readonly state: PresenceState;
+  readonly detail: string;
+  /** Host time of the change (us). */
+  readonly atUs: number;
+}
+
+export interface ReconnectOptions {
+  /** First wait after a failed attempt (default 100 ms), doubling up to `maxDelayMs` (default 2 s). */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Give up (presence 'error') after this long without a device (default: never). */
+  readonly giveUpAfterMs?: number;
+}
+
+export interface AcquisitionOptions {
+  readonly binding: AcquisitionBinding;
+  readonly path: string;
+  /** Settings sent (while stopped) on every connect. */
+  readonly configure?: Configuration;
+  readonly reconnect?: ReconnectOptions;
+  /** While streaming, this long without a valid packet means the link is dead: reconnect (default 3000 ms). */
+  readonly silenceTimeoutMs?: number;
+  /** Options for each connection (command timeout, attempts, baud rate). */
+  readonly open?: OpenOptions;
+  readonly clock?: ClockUs;
+}
+
+/** Counters an acquisition reports (`edge-bci acquire --json` prints them). */
+export interface AcquisitionStats {
+  /** Valid packets received (all types). */
+  framesReceived: number;
+  /** Data packets (counts, events) received and passed on. */
+  dataFramesReceived: number;
+  /** Packets known lost from gaps in their sequence numbers (within one device boot). */
+  framesLost: number;
+  /** Frames that failed their CRC. */
+  crcErrors: number;
+  /** Frames with a valid CRC that broke the protocol. */
+  malformed: number;
+  /** Times the decoder threw bytes away and resynchronised at the next delimiter. */
+  resyncs: number;
+  /** Bytes received. */
+  bytes: number;
+  /** Successful reconnections after the link was lost. */
+  reconnects: number;
+  /** Times the device restarted (a new boot id) while we were attached. */
+  reboots: number;
+  /** Gaps passed to the pipeline, and the device time they cover. */
+  gaps: number;
+  gapUs: number;
+  /** Data frames dropped because their channel count disagreed with the device's info. */
+  channelMismatches: number;
+  /** Data frames the device says it made but could not send (from its latest status). */
+  deviceDroppedFrames: number;
+  batteryPercent: number | undefined;
+  clock: { driftPpm: number; jitterUs: { p50: number; p99: number; max: number } };
+}
+
+/** Slack on frame continuity, as a fraction of the sub-bin. */
+const CONTINUITY_SLACK = 0.25;
+
+/**
+ * A device as a stream: connects through a binding, handshakes, starts streaming, and turns data packets into
+ * pipeline frames on one continuous stream clock, with an explicit `Gap` wherever data is missing (lost or
+ * corrupt packets, an unplug, a reboot). Reconnects with backoff after the link is lost and reports
+ * `presence` throughout; never invents data.
+ *
+ * Stream time: the device clock, shifted so the first frame starts at 0. After a reboot (a new boot id) the
+ * device clock restarts, so the new clock is shifted to continue from where the host's clock says we are.
+ */
+export class Acquisition {
+  /** Frames and gaps for `binSpikes`, hot: subscribe before `start()`. Completes on `stop()` or end of stream. */
+  readonly frames$: Observable<Frame | Gap>;
+  readonly presence$: BehaviorSubject<Presence>;
+  /** Every status message. */
+  readonly status$: Observable<Received<StatusMessage>>;
+  /** Every valid message (for logs and displays). */
+  readonly messages$: Observable<Received>;
+  /** Resolves when the stream ends: 'endOfStream' (the device said so), 'stopped', or an error. */
+  readonly done: Promise<'endOfStream' | 'stopped'>;
+
+  private readonly frames = new Subject<Frame | Gap>();
+  private readonly status = new Subject<Received<StatusMessage>>();
+  private readonly messages = new Subject<Received>();
+  private readonly clock: ClockUs;
+  private readonly decoderStats = createDecoderStats();
+  private readonly mapper = new ClockMapper();
+  private readonly counters = {
+    framesReceived: 0,
+    dataFramesReceived: 0,
+    framesLost: 0,
+    reconnects: 0,
+    reboots: 0,
+    gaps: 0,
+    gapUs: 0,
+    channelMismatches: 0,
+    deviceDroppedFrames: 0,
+    batteryPercent: undefined as number | undefined,
+  };
+  private connection: DeviceConnection | undefined;
+  private firstInfo: Received<InfoMessage> | undefined;
+  private bootId: number | undefined;
+  /** Next expected packet seq of this boot (unwrapped), undefined before the first packet. */
+  private nextSeq: number | undefined;
+  private lastSeqRaw = 0;
+  private seqBase = 0;
+  // Stream-clock state.
+  private deviceBaseUs = 0;
+  private streamBaseUs = 0;
+  private streamEndUs: number | undefined;
+  private lastFrameReceivedUs = 0;
+  private pipelineSeq = 0;
+  private pendingReason: string | undefined;
+  private stopping = false;
+  private finished = false;
+  private lastPacketUs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private resolveDone!: (value: 'endOfStream' | 'stopped') => void;
+  private rejectDone!: (err: Error) => void;
+
+  constructor(private readonly options: AcquisitionOptions) {
+    const silence = options.silenceTimeoutMs ?? 3000;
+    if (!(silence > 0)) throw new InvalidOptionError('silenceTimeoutMs', `must be positive, got ${silence}`);
+    this.clock = options.clock ?? hostClockUs;
+    this.frames$ = this.frames.asObservable();
+    this.status$ = this.status.asObservable();
+    this.messages$ = this.messages.asObservable();
+    this.presence$ = new BehaviorSubject<Presence>({
+      state: 'connecting',
+      detail: options.path,
+      atUs: this.clock(),
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {}); // observed through presence too; never an unhandled rejection
+  }
+
+  /** The device's info from the first handshake (channels, sub-bin width, kinematic names). */
+  get info(): InfoMessage | undefined {
+    return this.firstInfo;
+  }
+
+  stats(): AcquisitionStats {
+    const d = this.decoderStats;
+    let driftPpm = 0;
+    let jitterUs = { p50: 0, p99: 0, max: 0 };
+    if (this.mapper.sampleCount > 0) {
+      // ClockMapper's drift is positive when the device runs slow; report the device's rate error instead.
+      driftPpm = -this.mapper.driftPpm;
+      const j = this.mapper.jitter;
+      jitterUs = { p50: j.p50, p99: j.p99, max: j.max };
+    }
+    return {
+      ...this.counters,
+      crcErrors: d.crcErrors,
+      malformed: d.malformed,
+      resyncs: d.resyncs,
+      bytes: d.bytes,
+      clock: { driftPpm, jitterUs },
+    };
+  }
+
+  /** Host time (us) at which device time `deviceUs` (of the current boot) happened, once frames have arrived. */
+  deviceToHostUs(deviceUs: number): number {
+    return this.mapper.toHost(deviceUs);
+  }
+
+  /**
+   * Connects (retrying with backoff while the device is absent), handshakes, configures and starts streaming.
+   * Resolves with the device's info; rejects if the device answers but is not usable.
+   */
+  async start(): Promise<InfoMessage> {
+    await this.connect(false);
+    this.armWatchdog();
+    return this.firstInfo!;
+  }
+
+  /** Stops the device and closes the port; `frames$` completes. Nothing received is lost. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const connection = this.connection;
+    if (connection?.isOpen) await connection.stop().catch(() => undefined);
+    await connection?.close();
+    this.finish('stopped', 'stopped by the host');
+  }
+
+  private async connect(reconnecting: boolean): Promise<void> {
+    const policy = this.options.reconnect ?? {};
+    let delay = policy.initialDelayMs ?? 100;
+    const maxDelay = policy.maxDelayMs ?? 2000;
+    const started = this.clock();
+    let attempt = 0;
+    for (;;) {
+      if (this.stopping) return;
+      attempt++;
+      try {
+        await this.attach();
+        if (reconnecting) this.counters.reconnects++;
+        this.setPresence('streaming', `${this.options.path}: ${this.firstInfo!.channels} channels`);
+        return;
+      } catch (err) {
+        const retryable =
+          err instanceof DeviceNotFoundError || err instanceof HandshakeError || isDisconnect(err);
+        const gaveUp =
+          policy.giveUpAfterMs !== undefined && (this.clock() - started) / 1000 > policy.giveUpAfterMs;
+        if (!retryable || gaveUp || this.stopping) {
+          const error = err instanceof Error ? err : new Error(String(err));
+          this.fail(error);
+          throw error;
+        }
+        this.setPresence(
+          reconnecting ? 'reconnecting' : 'connecting',
+          `attempt ${attempt}: ${(err as Error).message}; next in ${delay} ms`,
+        );
+        await sleep(delay);
+        delay = Math.min(maxDelay, delay * 2);
+      }
+    }
+  }
+
+  /** One attempt: open, handshake, check, configure, start. */
+  private async attach(): Promise<void> {
+    const connection = await this.options.binding.open(this.options.path, {
+      ...this.options.open,
+      stats: this.decoderStats,
+      onMessage: (message) => this.onMessage(message),
+    });
+    connection.onLost = (error) => this.onLost(connection, error);
+    try {
+      let info = connection.info!;
+      if (this.options.configure) info = await connection.configure(this.options.configure);
+      if (this.firstInfo !== undefined) {
+        const was = this.firstInfo;
+        if (info.channels !== was.channels || info.subBinUs !== was.subBinUs) {
+          throw new InvalidOptionError(
+            'device',
+            `came back with ${info.channels} channels and ${info.subBinUs} us sub-bins, was ${was.channels} and ${was.subBinUs}`,
+          );
+        }
+      } else {
+        this.firstInfo = info;
+      }
+      await connection.start();
+      this.connection = connection;
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+  }
+
+  private onLost(connection: DeviceConnection, error: Error): void {
+    if (this.connection !== connection || this.stopping || this.finished) return;
+    this.connection = undefined;
+    this.pendingReason = 'disconnect';
+    this.setPresence('reconnecting', error.message);
+    void this.connect(true).catch(() => undefined);
+  }
+
+  private armWatchdog(): void {
+    const silenceMs = this.options.silenceTimeoutMs ?? 3000;
+    this.lastPacketUs = this.clock();
+    this.watchdog = setInterval(
+      () => {
+        const connection = this.connection;
+        if (connection === undefined || this.finished) return;
+        if ((this.clock() - this.lastPacketUs) / 1000 > silenceMs) {
+          void connection.close();
+          this.onLost(connection, new Error(`no data for ${silenceMs} ms`));
+        }
+      },
+      Math.min(250, silenceMs / 4),
+    );
+    this.watchdog.unref();
+  }
+
+  private onMessage(message: Received): void {
+    this.lastPacketUs = this.clock();
+    if (message.type === 'info' && this.bootId !== message.bootId) this.newBoot(message);
+    this.countSeq(message.seq);
+    this.messages.next(message);
+    switch (message.type) {
+      case 'counts':
+      case 'events':
+        this.onData(message);
+        break;
+      case 'status':
+        this.counters.deviceDroppedFrames = message.droppedFrames;
+        this.counters.batteryPercent = message.batteryPercent;
+        this.status.next(message);
+        if (message.flags & StatusFlag.endOfStream) {
+          this.finish('endOfStream', 'the device ended its stream');
+          const connection = this.connection;
+          this.connection = undefined;
+          if (connection)
+            void connection
+              .stop()
+              .catch(() => undefined)
+              .finally(() => connection.close());
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private newBoot(info: Received<InfoMessage>): void {
+    if (this.bootId !== undefined) {
+      this.counters.reboots++;
+      this.pendingReason = 'reboot';
+      this.mapper.reset();
+      // The new clock continues the stream after the time the host saw pass.
+      this.deviceBaseUs = Number.NaN;
+    }
+    this.bootId = info.bootId;
+    this.nextSeq = undefined;
+    this.seqBase = 0;
+  }
+
+  /** Sequence accounting for one boot: every seq is received once or counted lost. */
+  private countSeq(seq: number): void {
+    this.counters.framesReceived++;
+    if (this.nextSeq === undefined) {
+      this.seqBase = 0;
+      this.lastSeqRaw = seq;
+      this.nextSeq = seq + 1;
+      return;
+    }
+    if (seq < this.lastSeqRaw && this.lastSeqRaw - seq > 0x8000_0000) this.seqBase += 0x1_0000_0000;
+    this.lastSeqRaw = seq;
+    const unwrapped = this.seqBase + seq;
+    if (unwrapped >= this.nextSeq) {
+      this.counters.framesLost += unwrapped - this.nextSeq;
+      this.nextSeq = unwrapped + 1;
+    }
+  }
+
+  private onData(message: Received<CountsMessage | EventsMessage>): void {
+    const info = this.firstInfo;
+    if (info === undefined || this.finished) return;
+    if (message.channels !== info.channels) {
+      this.counters.channelMismatches++;
+      return;
+    }
+    const durationUs = message.durationUs;
+    this.mapper.observe(message.deviceTimeUs + durationUs, message.receivedUs);
+    if (this.streamEndUs === undefined) {
+      this.deviceBaseUs = message.deviceTimeUs;
+      this.streamBaseUs = 0;
+    } else if (Number.isNaN(this.deviceBaseUs)) {
+      const hostGapUs = Math.max(0, message.receivedUs - this.lastFrameReceivedUs - durationUs);
+      this.deviceBaseUs = message.deviceTimeUs;
+      this.streamBaseUs = this.streamEndUs + Math.round(hostGapUs / durationUs) * durationUs;
+    }
+    const startUs = message.deviceTimeUs - this.deviceBaseUs + this.streamBaseUs;
+    const end = this.streamEndUs;
+    if (end !== undefined) {
+      const slack = durationUs * CONTINUITY_SLACK;
+      if (startUs < end - slack) return; // a repeat or out-of-order packet: already covered
+      if (startUs > end + slack) {
+        const lostFrames = Math.max(1, Math.round((startUs - end) / durationUs));
+        this.counters.gaps++;
+        this.counters.gapUs += startUs - end;
+        this.frames.next({
+          kind: 'gap',
+          startUs: end,
+          endUs: startUs,
+          reason: this.pendingReason ?? 'lost',
+          lostFrames,
+        });
+        this.pipelineSeq += lostFrames;
+      }
+    }
+    this.pendingReason = undefined;
+    this.streamEndUs = startUs + durationUs;
+    this.lastFrameReceivedUs = message.receivedUs;
+    this.counters.dataFramesReceived++;
+    const kinematics = message.kinematics.length > 0 ? Float64Array.from(message.kinematics) : undefined;
+    const seq = this.pipelineSeq++;
+    if (message.type === 'counts') {
+      this.frames.next({
+        kind: 'counts',
+        seq,
+        deviceTimeUs: startUs,
+        durationUs,
+        counts: message.counts,
+        ...(kinematics && { kinematics }),
+        receivedUs: message.receivedUs,
+      });
+    } else {
+      this.frames.next({
+        kind: 'events',
+        seq,
+        deviceTimeUs: startUs,
+        durationUs,
+        channels: message.eventChannels,
+        offsetsUs: message.offsetsUs,
+        ...(kinematics && { kinematics }),
+        receivedUs: message.receivedUs,
+      });
+    }
+  }
+
+  private setPresence(state: PresenceState, detail: string): void {
+    if (this.finished && state !== 'stopped' && state !== 'error') return;
+    this.presence$.next({ state, detail, atUs: this.clock() });
+  }
+
+  private finish(how: 'endOfStream' | 'stopped', detail: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.setPresence('stopped', detail);
+    this.frames.complete();
+    this.status.complete();
+    this.messages.complete();
+    this.resolveDone(how);
+  }
+
+  private fail(error: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.setPresence('error', error.message);
+    this.frames.error(error);
+    this.rejectDone(error);
+  }
+}
+
+function isDisconnect(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { disconnected?: boolean }).disconnected === true;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type { DeviceMessage };
