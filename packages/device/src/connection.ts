@@ -194,7 +194,7 @@ export class DeviceConnection {
     const received = { ...message, receivedUs } as Received;
     if (received.type === 'ack') {
       const pending = this.pending;
-      if (pending !== undefined && pending.seqs.has(received.ackSeq)) pending.resolve(received);
+      if (pending?.seqs.has(received.ackSeq)) pending.resolve(received);
     } else if (received.type === 'info') {
       this.latestInfo = received;
       const waiters = this.infoWaiters;

@@ -1,0 +1,184 @@
+import { type Frame, type Gap, MotorCortexSimulator } from '@edge-bci/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Acquisition, type PresenceState } from './acquisition.js';
+import { SimulatorBinding } from './bindings/in-process.js';
+import { DeviceNotFoundError } from './errors.js';
+import type { FaultOptions } from './firmware/faults.js';
+
+const SEED = 9;
+const CHANNELS = 48;
+
+/** The simulator's sub-bins 0..n-1: what the firmware streams, frame by frame. */
+function groundTruth(n: number): Uint16Array[] {
+  const sim = new MotorCortexSimulator({ seed: SEED, channels: CHANNELS, subBinUs: 1000 });
+  return Array.from({ length: n }, () => sim.nextFrame().counts);
+}
+
+interface Run {
+  acquisition: Acquisition;
+  binding: SimulatorBinding;
+  items: Array<Frame | Gap>;
+  presence: PresenceState[];
+}
+
+let bindings: SimulatorBinding[] = [];
+afterEach(() => {
+  for (const b of bindings) b.dispose();
+  bindings = [];
+});
+
+function setup(seconds: number, faults?: FaultOptions, silenceTimeoutMs?: number): Run {
+  const binding = new SimulatorBinding({
+    devices: { 'sim://t': { seed: SEED, channels: CHANNELS, seconds, ...(faults && { faults }) } },
+  });
+  bindings.push(binding);
+  const acquisition = new Acquisition({
+    binding,
+    path: 'sim://t',
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    ...(silenceTimeoutMs !== undefined && { silenceTimeoutMs }),
+  });
+  const items: Array<Frame | Gap> = [];
+  const presence: PresenceState[] = [];
+  acquisition.frames$.subscribe((item) => items.push(item));
+  acquisition.presence$.subscribe((p) => presence.push(p.state));
+  return { acquisition, binding, items, presence };
+}
+
+/** Every frame equals the ground truth at its stream index; gaps and frames tile the stream without overlap. */
+function checkAgainstTruth(
+  items: Array<Frame | Gap>,
+  seconds: number,
+): { frames: number; gapFrames: number } {
+  const truth = groundTruth(seconds * 1000);
+  let cursor = 0;
+  let frames = 0;
+  let gapFrames = 0;
+  let seq = -1;
+  for (const item of items) {
+    if (item.kind === 'gap') {
+      expect(item.startUs).toBe(cursor);
+      expect(item.endUs).toBeGreaterThan(cursor);
+      gapFrames += item.lostFrames!;
+      cursor = item.endUs;
+      seq += item.lostFrames!;
+      continue;
+    }
+    expect(item.kind).toBe('counts');
+    if (item.kind !== 'counts') continue;
+    expect(item.deviceTimeUs).toBe(cursor);
+    expect(item.seq).toBe(seq + 1);
+    seq = item.seq;
+    const k = item.deviceTimeUs / 1000;
+    expect(Array.from(item.counts)).toEqual(Array.from(truth[k]!));
+    expect(item.kinematics).toHaveLength(4);
+    expect(item.receivedUs).toBeGreaterThan(0);
+    cursor += item.durationUs;
+    frames++;
+  }
+  return { frames, gapFrames };
+}
+
+describe('Acquisition', () => {
+  it('streams a clean device into frames identical to the source, every packet accounted for', async () => {
+    const run = setup(1);
+    const info = await run.acquisition.start();
+    expect(info.channels).toBe(CHANNELS);
+    expect(await run.acquisition.done).toBe('endOfStream');
+    const stats = run.acquisition.stats();
+    const ledger = run.binding.firmware('sim://t')!.ledger;
+    expect(stats.framesLost).toBe(0);
+    expect(stats.crcErrors).toBe(0);
+    expect(stats.framesReceived).toBe(ledger.packetsMade);
+    const { frames, gapFrames } = checkAgainstTruth(run.items, 1);
+    expect(frames).toBe(1000);
+    expect(gapFrames).toBe(0);
+    expect(run.presence).toEqual(['connecting', 'streaming', 'stopped']);
+  });
+
+  it('under every fault, passes no corrupted frame on and accounts for every packet sent', async () => {
+    const run = setup(3, {
+      flipRate: 0.03,
+      dropRate: 0.02,
+      garbageRate: 0.02,
+      stallEveryS: 0.7,
+      stallMs: 120,
+      disconnectEveryS: 1.2,
+      disconnectMs: 150,
+      seed: 11,
+    });
+    await run.acquisition.start();
+    expect(await run.acquisition.done).toBe('endOfStream');
+    const stats = run.acquisition.stats();
+    const ledger = run.binding.firmware('sim://t')!.ledger;
+    const faults = ledger.faults!;
+    expect(faults.flipped + faults.truncated).toBeGreaterThan(20);
+    expect(faults.stalls).toBeGreaterThan(0);
+    expect(faults.disconnects).toBeGreaterThan(0);
+    // Every packet the firmware numbered is received or reported lost, exactly.
+    expect(stats.framesReceived + stats.framesLost).toBe(ledger.packetsMade);
+    expect(stats.framesLost).toBeGreaterThanOrEqual(ledger.droppedWhileDisconnected);
+    expect(stats.crcErrors).toBeGreaterThan(0);
+    expect(stats.resyncs).toBeGreaterThanOrEqual(stats.crcErrors);
+    expect(stats.reconnects).toBe(faults.disconnects);
+    const { frames, gapFrames } = checkAgainstTruth(run.items, 3);
+    expect(frames).toBe(stats.dataFramesReceived);
+    expect(frames + gapFrames).toBe(3000);
+    const reasons = new Set(run.items.filter((i): i is Gap => i.kind === 'gap').map((g) => g.reason));
+    expect(reasons).toContain('disconnect');
+    expect(reasons).toContain('lost');
+    expect(run.presence).toContain('reconnecting');
+  });
+
+  it('reconnects after an unplug and reports the gap, without a restart', async () => {
+    const run = setup(1.5);
+    await run.acquisition.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.binding.unplug('sim://t', 200);
+    expect(await run.acquisition.done).toBe('endOfStream');
+    const stats = run.acquisition.stats();
+    expect(stats.reconnects).toBe(1);
+    const gaps = run.items.filter((i): i is Gap => i.kind === 'gap');
+    expect(gaps.map((g) => g.reason)).toEqual(['disconnect']);
+    expect(gaps[0]!.endUs - gaps[0]!.startUs).toBeGreaterThanOrEqual(150_000);
+    expect(run.presence[0]).toBe('connecting');
+    expect(run.presence.at(-1)).toBe('stopped');
+    const lostAt = run.presence.indexOf('reconnecting');
+    expect(lostAt).toBeGreaterThan(1);
+    expect(run.presence.slice(lostAt)).toContain('streaming');
+    checkAgainstTruth(run.items, 1.5);
+  });
+
+  it('treats a silent link as lost: the watchdog reconnects', async () => {
+    const run = setup(1.5, undefined, 150);
+    await run.acquisition.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const firmware = run.binding.firmware('sim://t')!;
+    firmware.setLinkUp(false); // the device stops talking, the port stays open
+    expect(await run.acquisition.done).toBe('endOfStream');
+    expect(run.acquisition.stats().reconnects).toBe(1);
+    expect(run.items.some((i) => i.kind === 'gap' && i.reason === 'disconnect')).toBe(true);
+  });
+
+  it('gives up on a port that never appears, with DeviceNotFoundError and presence error', async () => {
+    const binding = new SimulatorBinding({ devices: {} });
+    bindings.push(binding);
+    const acquisition = new Acquisition({
+      binding,
+      path: 'sim://absent',
+      reconnect: { initialDelayMs: 10, giveUpAfterMs: 50 },
+    });
+    await expect(acquisition.start()).rejects.toBeInstanceOf(DeviceNotFoundError);
+    expect(acquisition.presence$.value.state).toBe('error');
+  });
+
+  it('stop() completes the frames and closes the device', async () => {
+    const run = setup(10);
+    await run.acquisition.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await run.acquisition.stop();
+    expect(await run.acquisition.done).toBe('stopped');
+    expect(run.binding.firmware('sim://t')!.isStreaming).toBe(false);
+    expect(run.items.length).toBeGreaterThan(20);
+  });
+});
