@@ -2,8 +2,10 @@ import { type Frame, type Gap, MotorCortexSimulator } from '@edge-bci/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Acquisition, type PresenceState } from './acquisition.js';
 import { SimulatorBinding } from './bindings/in-process.js';
+import type { Configuration } from './connection.js';
 import { DeviceNotFoundError } from './errors.js';
 import type { FaultOptions } from './firmware/faults.js';
+import type { FirmwareOptions } from './firmware/firmware.js';
 
 const SEED = 9;
 const CHANNELS = 48;
@@ -27,9 +29,15 @@ afterEach(() => {
   bindings = [];
 });
 
-function setup(seconds: number, faults?: FaultOptions, silenceTimeoutMs?: number): Run {
+function setup(
+  seconds: number,
+  faults?: FaultOptions,
+  silenceTimeoutMs?: number,
+  device: Omit<FirmwareOptions, 'source'> = {},
+  configure?: Configuration,
+): Run {
   const binding = new SimulatorBinding({
-    devices: { 'sim://t': { seed: SEED, channels: CHANNELS, seconds, ...(faults && { faults }) } },
+    devices: { 'sim://t': { seed: SEED, channels: CHANNELS, seconds, ...(faults && { faults }), ...device } },
   });
   bindings.push(binding);
   const acquisition = new Acquisition({
@@ -37,6 +45,7 @@ function setup(seconds: number, faults?: FaultOptions, silenceTimeoutMs?: number
     path: 'sim://t',
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
     ...(silenceTimeoutMs !== undefined && { silenceTimeoutMs }),
+    ...(configure && { configure }),
   });
   const items: Array<Frame | Gap> = [];
   const presence: PresenceState[] = [];
@@ -64,13 +73,18 @@ function checkAgainstTruth(
       seq += item.lostFrames!;
       continue;
     }
-    expect(item.kind).toBe('counts');
-    if (item.kind !== 'counts') continue;
     expect(item.deviceTimeUs).toBe(cursor);
     expect(item.seq).toBe(seq + 1);
     seq = item.seq;
     const k = item.deviceTimeUs / 1000;
-    expect(Array.from(item.counts)).toEqual(Array.from(truth[k]!));
+    let counts: Uint16Array;
+    if (item.kind === 'counts') counts = item.counts;
+    else {
+      counts = new Uint16Array(CHANNELS);
+      for (const c of item.channels) counts[c]! += 1;
+      for (const offset of item.offsetsUs) expect(offset).toBeLessThan(item.durationUs);
+    }
+    expect(Array.from(counts)).toEqual(Array.from(truth[k]!));
     expect(item.kinematics).toHaveLength(4);
     expect(item.receivedUs).toBeGreaterThan(0);
     cursor += item.durationUs;
@@ -170,6 +184,40 @@ describe('Acquisition', () => {
     });
     await expect(acquisition.start()).rejects.toBeInstanceOf(DeviceNotFoundError);
     expect(acquisition.presence$.value.state).toBe('error');
+  });
+
+  it('streams spike events (and two-byte counts) as faithfully as counts', async () => {
+    for (const device of [{ mode: 'events' as const }, { countWidth: 2 as const }]) {
+      const run = setup(0.5, { flipRate: 0.02, seed: 3 }, undefined, device);
+      const info = await run.acquisition.start();
+      expect(info).toMatchObject(device);
+      expect(await run.acquisition.done).toBe('endOfStream');
+      const { frames, gapFrames } = checkAgainstTruth(run.items, 0.5);
+      expect(frames + gapFrames).toBe(500);
+      const kinds = new Set(run.items.filter((i) => i.kind !== 'gap').map((i) => i.kind));
+      expect([...kinds]).toEqual([device.mode === 'events' ? 'events' : 'counts']);
+    }
+  });
+
+  it('configures the device before starting', async () => {
+    const run = setup(0.5, undefined, undefined, {}, { subBinUs: 2000 });
+    const info = await run.acquisition.start();
+    expect(info.subBinUs).toBe(2000);
+    await run.acquisition.done;
+    const frames = run.items.filter((i): i is Frame => i.kind !== 'gap');
+    expect(frames.length).toBe(250);
+    for (const f of frames) expect(f.durationUs).toBe(2000);
+  });
+
+  it('estimates the device clock drift', async () => {
+    const run = setup(4, undefined, undefined, { driftPpm: 500 });
+    await run.acquisition.start();
+    await run.acquisition.done;
+    const { driftPpm, jitterUs } = run.acquisition.stats().clock;
+    // In-process delivery jitters by hundreds of us over a short run: the estimate is coarse but signed right.
+    expect(driftPpm).toBeGreaterThan(350);
+    expect(driftPpm).toBeLessThan(650);
+    expect(jitterUs.p99).toBeGreaterThanOrEqual(jitterUs.p50);
   });
 
   it('stop() completes the frames and closes the device', async () => {

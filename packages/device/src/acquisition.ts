@@ -13,6 +13,7 @@ import {
   StatusFlag,
   type StatusMessage,
 } from './protocol/messages.js';
+import { SequenceTracker } from './protocol/sequence.js';
 
 /** Where an acquisition stands, as a clinician's display shows it. */
 export type PresenceState = 'connecting' | 'streaming' | 'reconnecting' | 'stopped' | 'error';
@@ -105,10 +106,9 @@ export class Acquisition {
   private readonly clock: ClockUs;
   private readonly decoderStats = createDecoderStats();
   private readonly mapper = new ClockMapper();
+  private readonly sequence = new SequenceTracker();
   private readonly counters = {
-    framesReceived: 0,
     dataFramesReceived: 0,
-    framesLost: 0,
     reconnects: 0,
     reboots: 0,
     gaps: 0,
@@ -120,10 +120,6 @@ export class Acquisition {
   private connection: DeviceConnection | undefined;
   private firstInfo: Received<InfoMessage> | undefined;
   private bootId: number | undefined;
-  /** Next expected packet seq of this boot (unwrapped), undefined before the first packet. */
-  private nextSeq: number | undefined;
-  private lastSeqRaw = 0;
-  private seqBase = 0;
   // Stream-clock state.
   private deviceBaseUs = 0;
   private streamBaseUs = 0;
@@ -173,6 +169,8 @@ export class Acquisition {
       jitterUs = { p50: j.p50, p99: j.p99, max: j.max };
     }
     return {
+      framesReceived: this.sequence.received,
+      framesLost: this.sequence.lost,
       ...this.counters,
       crcErrors: d.crcErrors,
       malformed: d.malformed,
@@ -251,7 +249,12 @@ export class Acquisition {
     connection.onLost = (error) => this.onLost(connection, error);
     try {
       let info = connection.info!;
-      if (this.options.configure) info = await connection.configure(this.options.configure);
+      const wanted = this.options.configure;
+      if (wanted && !matches(info, wanted)) {
+        // A device that kept streaming through an unplug refuses to be configured: stop it first.
+        await connection.stop();
+        info = await connection.configure(wanted);
+      }
       if (this.firstInfo !== undefined) {
         const was = this.firstInfo;
         if (info.channels !== was.channels || info.subBinUs !== was.subBinUs) {
@@ -299,7 +302,7 @@ export class Acquisition {
   private onMessage(message: Received): void {
     this.lastPacketUs = this.clock();
     if (message.type === 'info' && this.bootId !== message.bootId) this.newBoot(message);
-    this.countSeq(message.seq);
+    this.sequence.observe(message.seq);
     this.messages.next(message);
     switch (message.type) {
       case 'counts':
@@ -335,26 +338,8 @@ export class Acquisition {
       this.deviceBaseUs = Number.NaN;
     }
     this.bootId = info.bootId;
-    this.nextSeq = undefined;
-    this.seqBase = 0;
-  }
-
-  /** Sequence accounting for one boot: every seq is received once or counted lost. */
-  private countSeq(seq: number): void {
-    this.counters.framesReceived++;
-    if (this.nextSeq === undefined) {
-      this.seqBase = 0;
-      this.lastSeqRaw = seq;
-      this.nextSeq = seq + 1;
-      return;
-    }
-    if (seq < this.lastSeqRaw && this.lastSeqRaw - seq > 0x8000_0000) this.seqBase += 0x1_0000_0000;
-    this.lastSeqRaw = seq;
-    const unwrapped = this.seqBase + seq;
-    if (unwrapped >= this.nextSeq) {
-      this.counters.framesLost += unwrapped - this.nextSeq;
-      this.nextSeq = unwrapped + 1;
-    }
+    // A new boot numbers its packets from 0 again.
+    this.sequence.restart();
   }
 
   private onData(message: Received<CountsMessage | EventsMessage>): void {
@@ -447,6 +432,15 @@ export class Acquisition {
     this.frames.error(error);
     this.rejectDone(error);
   }
+}
+
+function matches(info: InfoMessage, wanted: Configuration): boolean {
+  return (
+    (wanted.channels === undefined || wanted.channels === info.channels) &&
+    (wanted.subBinUs === undefined || wanted.subBinUs === info.subBinUs) &&
+    (wanted.countWidth === undefined || wanted.countWidth === info.countWidth) &&
+    (wanted.mode === undefined || wanted.mode === info.mode)
+  );
 }
 
 function isDisconnect(err: unknown): boolean {
