@@ -136,6 +136,11 @@ export class MalformedPacketError extends Error {
   constructor(
     readonly reason: string,
     readonly messageType?: number,
+    /**
+     * What a device needs to answer a command it cannot take (`ack` with `unknownCommand` or
+     * `unsupportedVersion`): the packet's seq, its version, and its command code when it has one.
+     */
+    readonly command?: { readonly seq: number; readonly version: number; readonly commandCode?: number },
   ) {
     super(`malformed packet: ${reason}`);
     this.name = 'MalformedPacketError';
@@ -344,7 +349,18 @@ export function readPacket(packet: Uint8Array, length: number): Message {
   if (length < HEADER_BYTES) throw new MalformedPacketError(`${length} bytes is shorter than the header`);
   const view = new DataView(packet.buffer, packet.byteOffset, length);
   const version = view.getUint8(0);
-  if (version !== PROTOCOL_VERSION) throw new MalformedPacketError(`protocol version ${version}, expected 1`);
+  if (version !== PROTOCOL_VERSION) {
+    const type = view.getUint8(1);
+    const command =
+      type === MessageType.command
+        ? {
+            seq: view.getUint32(4, true),
+            version,
+            ...(length > HEADER_BYTES && { commandCode: view.getUint8(HEADER_BYTES) }),
+          }
+        : undefined;
+    throw new MalformedPacketError(`protocol version ${version}, expected 1`, type, command);
+  }
   const code = view.getUint8(1);
   const type = TYPE_NAMES.get(code);
   if (type === undefined) throw new MalformedPacketError(`unknown message type 0x${code.toString(16)}`, code);
@@ -481,7 +497,11 @@ export function readPacket(packet: Uint8Array, length: number): Message {
       const commandCode = view.getUint8(at++);
       const command = COMMAND_NAMES.get(commandCode);
       if (command === undefined)
-        throw new MalformedPacketError(`unknown command 0x${commandCode.toString(16)}`, code);
+        throw new MalformedPacketError(`unknown command 0x${commandCode.toString(16)}`, code, {
+          seq,
+          version,
+          commandCode,
+        });
       if (command !== 'configure') return done({ type, ...header, command });
       need(8, 'configure fields');
       const subBinUs = view.getUint32(at, true);
