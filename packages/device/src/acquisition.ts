@@ -126,9 +126,12 @@ export class Acquisition {
   private streamEndUs: number | undefined;
   private lastFrameReceivedUs = 0;
   private pipelineSeq = 0;
+  private lastDurationUs = 0;
   private pendingReason: string | undefined;
   private stopping = false;
   private finished = false;
+  /** The device sent its closing status. */
+  private endOfStream = false;
   private lastPacketUs = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private resolveDone!: (value: 'endOfStream' | 'stopped') => void;
@@ -267,6 +270,17 @@ export class Acquisition {
         this.firstInfo = info;
       }
       await connection.start();
+      if (this.endOfStream) {
+        // The closing status came with the answer to 'start' (the stream ended while we were away).
+        await this.closeAtEnd(connection);
+        return;
+      }
+      if (this.finished) {
+        // Stopped while attaching.
+        await connection.stop().catch(() => undefined);
+        await connection.close();
+        return;
+      }
       this.connection = connection;
     } catch (err) {
       await connection.close();
@@ -314,19 +328,28 @@ export class Acquisition {
         this.counters.batteryPercent = message.batteryPercent;
         this.status.next(message);
         if (message.flags & StatusFlag.endOfStream) {
-          this.finish('endOfStream', 'the device ended its stream');
+          // The closing status is stamped where the data ended: data lost just before it is a gap too.
+          this.gapUntil(message.deviceTimeUs);
+          this.endOfStream = true;
           const connection = this.connection;
           this.connection = undefined;
-          if (connection)
-            void connection
-              .stop()
-              .catch(() => undefined)
-              .finally(() => connection.close());
+          // Without a connection we are attaching, and attach() closes once 'start' is acknowledged.
+          if (connection !== undefined) void this.closeAtEnd(connection);
         }
         break;
       default:
         break;
     }
+  }
+
+  /**
+   * Stops the device and closes the port, then finishes: the ack to 'stop' is the device's last packet, so
+   * when `done` resolves every packet is counted in `stats()`.
+   */
+  private async closeAtEnd(connection: DeviceConnection): Promise<void> {
+    await connection.stop().catch(() => undefined);
+    await connection.close();
+    this.finish('endOfStream', 'the device ended its stream');
   }
 
   private newBoot(info: Received<InfoMessage>): void {
@@ -360,25 +383,13 @@ export class Acquisition {
       this.streamBaseUs = this.streamEndUs + Math.round(hostGapUs / durationUs) * durationUs;
     }
     const startUs = message.deviceTimeUs - this.deviceBaseUs + this.streamBaseUs;
-    const end = this.streamEndUs;
-    if (end !== undefined) {
+    if (this.streamEndUs !== undefined) {
       const slack = durationUs * CONTINUITY_SLACK;
-      if (startUs < end - slack) return; // a repeat or out-of-order packet: already covered
-      if (startUs > end + slack) {
-        const lostFrames = Math.max(1, Math.round((startUs - end) / durationUs));
-        this.counters.gaps++;
-        this.counters.gapUs += startUs - end;
-        this.frames.next({
-          kind: 'gap',
-          startUs: end,
-          endUs: startUs,
-          reason: this.pendingReason ?? 'lost',
-          lostFrames,
-        });
-        this.pipelineSeq += lostFrames;
-      }
+      if (startUs < this.streamEndUs - slack) return; // a repeat or out-of-order packet: already covered
+      this.gapUntil(message.deviceTimeUs);
     }
     this.pendingReason = undefined;
+    this.lastDurationUs = durationUs;
     this.streamEndUs = startUs + durationUs;
     this.lastFrameReceivedUs = message.receivedUs;
     this.counters.dataFramesReceived++;
@@ -406,6 +417,27 @@ export class Acquisition {
         receivedUs: message.receivedUs,
       });
     }
+  }
+
+  /** Emits a Gap from the end of the data so far to device time `deviceUs` (this boot), if data is missing there. */
+  private gapUntil(deviceUs: number): void {
+    const end = this.streamEndUs;
+    const durationUs = this.lastDurationUs;
+    if (end === undefined || Number.isNaN(this.deviceBaseUs) || durationUs === 0 || this.finished) return;
+    const startUs = deviceUs - this.deviceBaseUs + this.streamBaseUs;
+    if (startUs <= end + durationUs * CONTINUITY_SLACK) return;
+    const lostFrames = Math.max(1, Math.round((startUs - end) / durationUs));
+    this.counters.gaps++;
+    this.counters.gapUs += startUs - end;
+    this.frames.next({
+      kind: 'gap',
+      startUs: end,
+      endUs: startUs,
+      reason: this.pendingReason ?? 'lost',
+      lostFrames,
+    });
+    this.pipelineSeq += lostFrames;
+    this.streamEndUs = startUs;
   }
 
   private setPresence(state: PresenceState, detail: string): void {

@@ -32,6 +32,9 @@ sends 'start'. Faults are injected while streaming:
 status and exits. SIGINT/SIGTERM stop it. --report FILE (and --json, on stdout) give the ledger of
 what was sent, damaged and dropped, to account against the host's counts.`;
 
+/** How long after the end of its stream the firmware waits for the host to acknowledge it. */
+const END_WAIT_MS = 5000;
+
 export async function firmwareCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     port: { type: 'string' },
@@ -141,17 +144,24 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
       `firmware ready: host port ${ready.port} (${ready.channels} channels, ${ready.subBinUs} us sub-bins)\n`,
     );
 
+  let watch: NodeJS.Timeout | undefined;
   const reason = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
-    const watch = setInterval(() => {
-      if (firmware.ended) {
+    let endedAt: number | undefined;
+    watch = setInterval(() => {
+      if (!firmware.ended) return;
+      endedAt ??= performance.now();
+      // Wait for the host's 'stop' (a host away on an unplug comes back and is told again), not for ever.
+      if (firmware.endAcknowledged || performance.now() - endedAt > END_WAIT_MS) {
         clearInterval(watch);
-        // Answer the host's 'stop' and let the last bytes drain before the port goes.
+        // Let the last bytes drain before the port goes.
         setTimeout(() => resolve('end of stream'), 500);
       }
     }, 50);
   });
+  // Stopped by a signal, the watch is still running and would keep the process alive.
+  clearInterval(watch);
   await runner.stop();
   await pty?.close();
   const { faults: faultLedger, ...ledger } = firmware.ledger;

@@ -1,5 +1,5 @@
 import { type ClockUs, hostClockUs, InvalidOptionError, Rng } from '@edge-bci/core';
-import { encodeFrame, FrameDecoder } from '../protocol/frame-codec.js';
+import { DELIMITER, encodeFrame, FrameDecoder } from '../protocol/frame-codec.js';
 import {
   type AckResultName,
   type CommandMessage,
@@ -50,6 +50,8 @@ export interface FirmwareLedger {
   commandsReceived: number;
   /** seq of the first data packet, or -1. */
   firstDataSeq: number;
+  /** Device time at which the first data packet's sub-bin starts, or -1. */
+  firstDataTimeUs: number;
   /** seq of the last packet made, or -1. */
   lastSeq: number;
   ended: boolean;
@@ -95,6 +97,8 @@ export class Firmware {
   private faultsArmed = false;
   private linkUp = true;
   private silentUntilUs = 0;
+  /** The stream ended and no 'stop' came since: a 'start' now means the host missed the closing status. */
+  private endUnheard = false;
   private stallUntilUs = 0;
   private held: Uint8Array[] = [];
   private out: Uint8Array[] = [];
@@ -136,11 +140,29 @@ export class Firmware {
       droppedWhileDisconnected: 0,
       commandsReceived: 0,
       firstDataSeq: -1,
+      firstDataTimeUs: -1,
       lastSeq: -1,
       ended: false,
       faults: this.injector?.ledger,
     };
-    this.decoder = new FrameDecoder({ onMessage: (message) => this.handle(message) });
+    this.decoder = new FrameDecoder({
+      onMessage: (message) => this.handle(message),
+      // A command the device cannot read still gets an answer, so the host is not left retrying.
+      onReject: (_reason, _bytes, error) => {
+        const command = error?.command;
+        if (command === undefined) return;
+        this.ledger.commandsReceived++;
+        const unsupported = command.version !== PROTOCOL_VERSION;
+        this.send({
+          type: 'ack',
+          ...this.header(this.deviceTimeUs()),
+          ackSeq: command.seq,
+          command: command.commandCode ?? 0,
+          result: unsupported ? 'unsupportedVersion' : 'unknownCommand',
+          detail: unsupported ? `this device speaks protocol ${PROTOCOL_VERSION}` : '',
+        });
+      },
+    });
   }
 
   get channels(): number {
@@ -157,6 +179,11 @@ export class Firmware {
 
   get ended(): boolean {
     return this.ledger.ended;
+  }
+
+  /** The stream ended and the host answered the closing status with 'stop'. */
+  get endAcknowledged(): boolean {
+    return this.ledger.ended && !this.endUnheard;
   }
 
   /** The device clock now. */
@@ -238,6 +265,13 @@ export class Firmware {
         reply('ok');
         return;
       case 'start':
+        if (this.endUnheard) {
+          // The host missed the closing status (the link was down, or its port flushed it on reopening): say it
+          // again, clean, rather than start a new run it does not know about.
+          this.send(this.ack(message, 'ok', ''), false);
+          this.sendEnd();
+          return;
+        }
         if (this.ledger.ended && !this.streaming) {
           // A new run: the source restarts, as if the device were re-armed.
           this.source = this.options.source(this.config);
@@ -248,6 +282,7 @@ export class Firmware {
         return;
       case 'stop':
         this.streaming = false;
+        this.endUnheard = false;
         reply('ok');
         return;
       case 'configure':
@@ -300,6 +335,11 @@ export class Firmware {
 
   private endStream(): void {
     this.streaming = false;
+    this.endUnheard = true;
+    this.sendEnd();
+  }
+
+  private sendEnd(): void {
     this.ledger.ended = true;
     // The closing status is sent clean, so the host learns the last seq and can account for every packet.
     this.send(this.status(this.nextFrameUs, StatusFlag.endOfStream), false);
@@ -314,7 +354,10 @@ export class Firmware {
     }
     this.nextFrameUs += width;
     const header = this.header(startUs);
-    if (this.ledger.firstDataSeq < 0) this.ledger.firstDataSeq = header.seq;
+    if (this.ledger.firstDataSeq < 0) {
+      this.ledger.firstDataSeq = header.seq;
+      this.ledger.firstDataTimeUs = startUs;
+    }
     this.ledger.dataPackets++;
     if (this.mode === 'counts') {
       this.send({
@@ -406,8 +449,11 @@ export class Firmware {
       return;
     }
     let bytes = encodeFrame(message);
-    if (faulty && this.faultsArmed && this.injector !== undefined)
-      bytes = this.injector.damage(bytes, message.seq);
+    if (this.faultsArmed && this.injector !== undefined) {
+      if (faulty) bytes = this.injector.damage(bytes, message.seq);
+      // A clean packet starts with a delimiter of its own, so line noise after the one before cannot swallow it.
+      else bytes = Uint8Array.of(DELIMITER, ...bytes);
+    }
     // Held packets leave first when the stall ends: the wire never reorders.
     if (now < this.stallUntilUs || this.held.length > 0) this.held.push(bytes);
     else this.out.push(bytes);
