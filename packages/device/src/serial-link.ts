@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { type ClockUs, hostClockUs } from '@edge-bci/core';
 import { SerialPort } from 'serialport';
@@ -9,6 +9,14 @@ export interface SerialLinkOptions {
   /** Ignored by USB CDC and pseudo-terminals; sets the UART rate on real serial lines. Default 921600. */
   readonly baudRate?: number;
   readonly clock?: ClockUs;
+}
+
+function resolve(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A serial port (USB CDC, UART, pseudo-terminal) opened through node-serialport. */
@@ -34,10 +42,13 @@ export class SerialLink implements ByteLink {
     // Errors after open arrive as 'close' with an error or as rejected writes; keep 'error' from crashing the process.
     port.on('error', () => {});
     // A port that hangs up while no read is pending never emits 'close' (node-serialport keeps re-reading
-    // zero bytes), so watch the device node itself: an unplugged USB device or pseudo-terminal vanishes.
+    // zero bytes), so watch the device node itself: an unplugged USB device or pseudo-terminal vanishes, and a
+    // link re-made by a new device (a pseudo-terminal pair made again at the same path) points elsewhere.
+    const target = resolve(path);
     this.watch = setInterval(() => {
-      if (!existsSync(path)) {
-        this.lose('the device node vanished');
+      const now = resolve(path);
+      if (now !== target) {
+        this.lose(now === undefined ? 'the device node vanished' : 'the device node was replaced');
         void this.port.close(() => undefined);
       }
     }, 200);
