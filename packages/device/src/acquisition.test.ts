@@ -202,6 +202,18 @@ describe('Acquisition', () => {
     });
     await expect(acquisition.start()).rejects.toBeInstanceOf(DeviceNotFoundError);
     expect(acquisition.presence$.value.state).toBe('error');
+    const limited = new Acquisition({
+      binding,
+      path: 'sim://absent',
+      connectTimeoutMs: 60,
+      reconnect: { initialDelayMs: 10 },
+    });
+    const states: string[] = [];
+    limited.presence$.subscribe((p) => states.push(p.state));
+    await expect(limited.start()).rejects.toBeInstanceOf(DeviceNotFoundError);
+    expect(states[0]).toBe('connecting');
+    expect(states.at(-1)).toBe('error');
+    expect(states.filter((s) => s === 'connecting').length).toBeGreaterThan(1); // it retried before giving up
   });
 
   it('streams spike events (and two-byte counts) as faithfully as counts', async () => {

@@ -39,6 +39,8 @@ export interface AcquisitionOptions {
   /** Settings sent (while stopped) on every connect. */
   readonly configure?: Configuration;
   readonly reconnect?: ReconnectOptions;
+  /** `start()` gives up after this long without a device that answers (default: as `reconnect.giveUpAfterMs`). */
+  readonly connectTimeoutMs?: number;
   /** While streaming, this long without a valid packet means the link is dead: reconnect (default 3000 ms). */
   readonly silenceTimeoutMs?: number;
   /** Options for each connection (command timeout, attempts, baud rate). */
@@ -225,8 +227,10 @@ export class Acquisition {
       } catch (err) {
         const retryable =
           err instanceof DeviceNotFoundError || err instanceof HandshakeError || isDisconnect(err);
-        const gaveUp =
-          policy.giveUpAfterMs !== undefined && (this.clock() - started) / 1000 > policy.giveUpAfterMs;
+        const limitMs = reconnecting
+          ? policy.giveUpAfterMs
+          : (this.options.connectTimeoutMs ?? policy.giveUpAfterMs);
+        const gaveUp = limitMs !== undefined && (this.clock() - started) / 1000 > limitMs;
         if (!retryable || gaveUp || this.stopping) {
           const error = err instanceof Error ? err : new Error(String(err));
           this.fail(error);

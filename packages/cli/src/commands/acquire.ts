@@ -18,16 +18,19 @@ import { choiceOption, numberOption, parse, UsageError } from '../args.js';
 import { rounded } from '../output.js';
 
 export const acquireUsage = `edge-bci acquire --port PATH [--seconds S] [--record FILE] [--bin-ms MS] [--json]
-                 [--binding serial|simulator] [--channels N] [--sub-bin-us US]
-                 [--silence-ms MS] [--give-up-ms MS] [--list]
+                 [--binding serial|simulator] [--channels N] [--sub-bin-us US] [--baud RATE]
+                 [--silence-ms MS] [--connect-timeout-ms MS] [--give-up-ms MS] [--list]
 
 Opens an acquisition device (docs/protocol.md), handshakes, starts it, and streams its spike counts
 into bins (--bin-ms, default 20), recording them to a session file while streaming (--record FILE.ebci).
 After an unplug it reconnects with backoff, reporting the gap; presence (connecting, streaming,
 reconnecting, stopped, error) goes to stderr. Stops after --seconds (default: until the device ends its
 stream), or on Ctrl-C / SIGTERM; what was received is in the recording either way.
+--baud sets a UART's line rate (default 921600; USB CDC devices and pseudo-terminals ignore it).
 --binding simulator opens the built-in simulated device (port sim://0) without any hardware.
 --channels/--sub-bin-us configure the device before it starts. --list lists ports and exits.
+A device that does not answer at the start is an error after --connect-timeout-ms (default 10000);
+after an unplug, acquire keeps trying (--give-up-ms to stop trying after so long).
 --json prints the counters: framesReceived, framesLost (by sequence), crcErrors, resyncs, reconnects,
 binsEmitted, frameToBinLatencyUs {p50, p99} (last byte of a frame to its bin leaving the pipeline), ...`;
 
@@ -43,6 +46,8 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     'sub-bin-us': { type: 'string' },
     'silence-ms': { type: 'string' },
     'give-up-ms': { type: 'string' },
+    'connect-timeout-ms': { type: 'string' },
+    baud: { type: 'string' },
     list: { type: 'boolean' },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -82,6 +87,10 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     binding,
     path,
     silenceTimeoutMs: silenceMs,
+    ...(values.baud !== undefined && {
+      open: { baudRate: numberOption(values.baud, 'baud', 0, { min: 50, max: 12_000_000, integer: true }) },
+    }),
+    connectTimeoutMs: numberOption(values['connect-timeout-ms'], 'connect-timeout-ms', 10_000, { min: 0 }),
     ...(Object.keys(configure).length > 0 && { configure }),
     reconnect: {
       initialDelayMs: 50,
