@@ -43,5 +43,7 @@ export {
   type RejectReason,
 } from './protocol/frame-codec.js';
 export * from './protocol/messages.js';
+export { type Chunk, type DecodePacketsOptions, decodePackets, encodePackets } from './protocol/operators.js';
+export { SequenceTracker } from './protocol/sequence.js';
 export { PtyPair } from './pty/socat.js';
 export { SerialLink, type SerialLinkOptions } from './serial-link.js';
