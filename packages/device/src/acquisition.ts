@@ -3,7 +3,14 @@ import { BehaviorSubject, type Observable, Subject } from 'rxjs';
 import type { AcquisitionBinding, OpenOptions } from './binding.js';
 import { ClockMapper } from './clock/clock-mapper.js';
 import type { Configuration, DeviceConnection, Received } from './connection.js';
-import { DeviceNotFoundError, HandshakeError } from './errors.js';
+import {
+  AcquisitionStoppedError,
+  CommandTimeoutError,
+  DeviceNotFoundError,
+  HandshakeError,
+  PortClosedError,
+  PortOpenError,
+} from './errors.js';
 import { createDecoderStats } from './protocol/frame-codec.js';
 import {
   type CountsMessage,
@@ -131,6 +138,8 @@ export class Acquisition {
   private lastDurationUs = 0;
   private pendingReason: string | undefined;
   private stopping = false;
+  private stopped: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private finished = false;
   /** The device sent its closing status. */
   private endOfStream = false;
@@ -195,19 +204,40 @@ export class Acquisition {
    * Resolves with the device's info; rejects if the device answers but is not usable.
    */
   async start(): Promise<InfoMessage> {
-    await this.connect(false);
+    await this.track(this.connect(false));
+    if (this.stopping || this.finished || this.firstInfo === undefined) {
+      // stop() came first, or the stream already ended: there is nothing to watch.
+      if (this.firstInfo === undefined) throw new AcquisitionStoppedError(this.options.path);
+      return this.firstInfo;
+    }
     this.armWatchdog();
-    return this.firstInfo!;
+    return this.firstInfo;
   }
 
-  /** Stops the device and closes the port; `frames$` completes. Nothing received is lost. */
+  /**
+   * Stops the device and closes the port; `frames$` completes. Waits for a connection attempt or an
+   * end-of-stream close under way, so that when it resolves the port is closed and every packet is counted.
+   */
   async stop(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping) return this.stopped;
     this.stopping = true;
-    const connection = this.connection;
-    if (connection?.isOpen) await connection.stop().catch(() => undefined);
-    await connection?.close();
-    this.finish('stopped', 'stopped by the host');
+    this.stopped = (async () => {
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+      const connection = this.connection;
+      this.connection = undefined;
+      if (connection?.isOpen) await connection.stop().catch(() => undefined);
+      await connection?.close();
+      this.finish('stopped', 'stopped by the host');
+    })();
+    return this.stopped;
+  }
+
+  /** Keeps `stop()` waiting for an asynchronous step under way. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    const done = () => this.inFlight.delete(promise);
+    promise.then(done, done);
+    return promise;
   }
 
   private async connect(reconnecting: boolean): Promise<void> {
@@ -225,13 +255,22 @@ export class Acquisition {
         this.setPresence('streaming', `${this.options.path}: ${this.firstInfo!.channels} channels`);
         return;
       } catch (err) {
+        // A device that is absent or not answering yet may come (back); while reconnecting, so may a flaky
+        // link (a lost ack) or a port the system has not handed back yet (udev permissions after a replug).
         const retryable =
-          err instanceof DeviceNotFoundError || err instanceof HandshakeError || isDisconnect(err);
+          err instanceof DeviceNotFoundError ||
+          err instanceof HandshakeError ||
+          isDisconnect(err) ||
+          (reconnecting &&
+            (err instanceof CommandTimeoutError ||
+              err instanceof PortClosedError ||
+              err instanceof PortOpenError));
         const limitMs = reconnecting
           ? policy.giveUpAfterMs
           : (this.options.connectTimeoutMs ?? policy.giveUpAfterMs);
         const gaveUp = limitMs !== undefined && (this.clock() - started) / 1000 > limitMs;
-        if (!retryable || gaveUp || this.stopping) {
+        if (this.stopping || this.finished) return;
+        if (!retryable || gaveUp) {
           const error = err instanceof Error ? err : new Error(String(err));
           this.fail(error);
           throw error;
@@ -248,35 +287,58 @@ export class Acquisition {
 
   /** One attempt: open, handshake, check, configure, start. */
   private async attach(): Promise<void> {
+    // Until a connection's first info tells whether the device rebooted, its packets wait: a new boot's
+    // first seqs must not be counted against the old boot's numbering.
+    let held: Received[] | undefined = [];
     const connection = await this.options.binding.open(this.options.path, {
       ...this.options.open,
       stats: this.decoderStats,
-      onMessage: (message) => this.onMessage(message),
+      onMessage: (message) => {
+        if (held === undefined) this.onMessage(message);
+        else if (message.type !== 'info') held.push(message);
+        else {
+          if (this.bootId !== message.bootId) this.newBoot(message);
+          const waiting = held;
+          held = undefined;
+          for (const m of waiting) this.onMessage(m);
+          this.onMessage(message);
+        }
+      },
     });
     connection.onLost = (error) => this.onLost(connection, error);
     try {
       let info = connection.info!;
       const wanted = this.options.configure;
-      if (wanted && !matches(info, wanted)) {
-        // A device that kept streaming through an unplug refuses to be configured: stop it first.
+      const first = this.firstInfo === undefined;
+      if (first || (wanted && !matches(info, wanted))) {
+        // A device left streaming (by an earlier host, or through an unplug) refuses to be configured, and a
+        // device whose last stream ended unheard would answer 'start' with that end: stop it first.
         await connection.stop();
-        info = await connection.configure(wanted);
       }
-      if (this.firstInfo !== undefined) {
-        const was = this.firstInfo;
-        if (info.channels !== was.channels || info.subBinUs !== was.subBinUs) {
+      if (wanted && !matches(info, wanted)) info = await connection.configure(wanted);
+      if (!first) {
+        const was = this.firstInfo!;
+        const changed = (['channels', 'subBinUs', 'countWidth', 'mode'] as const).filter(
+          (k) => info[k] !== was[k],
+        );
+        if (info.kinematicNames.length !== was.kinematicNames.length) changed.push('kinematicNames' as never);
+        if (changed.length > 0) {
           throw new InvalidOptionError(
             'device',
-            `came back with ${info.channels} channels and ${info.subBinUs} us sub-bins, was ${was.channels} and ${was.subBinUs}`,
+            `came back with different ${changed.join(', ')} (${changed.map((k) => `${String(was[k])} -> ${String(info[k])}`).join(', ')})`,
           );
         }
       } else {
         this.firstInfo = info;
       }
+      if (this.stopping || this.finished) {
+        await connection.close();
+        return;
+      }
       await connection.start();
       if (this.endOfStream) {
         // The closing status came with the answer to 'start' (the stream ended while we were away).
-        await this.closeAtEnd(connection);
+        await this.track(this.closeAtEnd(connection));
         return;
       }
       if (this.finished) {
@@ -297,7 +359,7 @@ export class Acquisition {
     this.connection = undefined;
     this.pendingReason = 'disconnect';
     this.setPresence('reconnecting', error.message);
-    void this.connect(true).catch(() => undefined);
+    void this.track(this.connect(true)).catch(() => undefined);
   }
 
   private armWatchdog(): void {
@@ -338,7 +400,7 @@ export class Acquisition {
           const connection = this.connection;
           this.connection = undefined;
           // Without a connection we are attaching, and attach() closes once 'start' is acknowledged.
-          if (connection !== undefined) void this.closeAtEnd(connection);
+          if (connection !== undefined) void this.track(this.closeAtEnd(connection));
         }
         break;
       default:
@@ -466,6 +528,8 @@ export class Acquisition {
     if (this.watchdog) clearInterval(this.watchdog);
     this.setPresence('error', error.message);
     this.frames.error(error);
+    this.status.complete();
+    this.messages.complete();
     this.rejectDone(error);
   }
 }

@@ -96,22 +96,25 @@ export class DeviceConnection {
 
   /** Handshake: `hello`, then the device's `info`. Throws `HandshakeError` when the device does not speak the protocol. */
   async hello(): Promise<Received<InfoMessage>> {
-    const infoPromise = this.nextInfo();
-    try {
-      await this.command('hello');
-    } catch (err) {
-      if (err instanceof CommandTimeoutError) {
-        throw new HandshakeError(
-          this.path,
-          `no answer to hello (${this.stats.bytes} bytes came back, ${this.stats.packets} valid)`,
-          {
-            cause: err,
-          },
-        );
+    // The ack or the info may be lost on the way: ask again until both came back.
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      const infoPromise = this.nextInfo();
+      try {
+        await this.command('hello');
+      } catch (err) {
+        if (err instanceof CommandTimeoutError) {
+          throw new HandshakeError(
+            this.path,
+            `no answer to hello (${this.stats.bytes} bytes came back, ${this.stats.packets} valid)`,
+            { cause: err },
+          );
+        }
+        throw err;
       }
-      throw err;
+      const info = await this.within(infoPromise, this.timeoutMs);
+      if (info !== undefined) return info;
     }
-    return this.withTimeout(infoPromise, 'info after hello');
+    throw new HandshakeError(this.path, `hello was acknowledged ${this.attempts} times but no info came`);
   }
 
   start(): Promise<AckMessage> {
@@ -130,7 +133,8 @@ export class DeviceConnection {
   async configure(configuration: Configuration): Promise<Received<InfoMessage>> {
     const infoPromise = this.nextInfo();
     await this.command('configure', configuration);
-    return this.withTimeout(infoPromise, 'info after configure');
+    // The device sends its new info after an accepted configure; if that was lost, ask for it.
+    return (await this.within(infoPromise, this.timeoutMs)) ?? this.hello();
   }
 
   /**
@@ -208,16 +212,16 @@ export class DeviceConnection {
     return new Promise((resolve) => this.infoWaiters.push(resolve));
   }
 
-  private async withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  /** The promise's value, or undefined after `ms` (or when the link is lost or closed meanwhile). */
+  private async within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HandshakeError(this.path, `no ${what}`)),
-        this.timeoutMs * this.attempts,
-      );
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
     });
     try {
-      return await Promise.race([promise, timeout]);
+      const value = await Promise.race([promise, timeout]);
+      this.checkUsable('handshake');
+      return value;
     } finally {
       clearTimeout(timer);
     }

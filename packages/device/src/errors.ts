@@ -81,3 +81,10 @@ export class HandshakeError extends EdgeBciError {
     super('HANDSHAKE', `${path}: handshake failed: ${reason}`, options);
   }
 }
+
+/** `Acquisition.start()` did not finish because `stop()` was called first. */
+export class AcquisitionStoppedError extends EdgeBciError {
+  constructor(readonly path: string) {
+    super('ACQUISITION_STOPPED', `${path}: stopped before the device answered`);
+  }
+}

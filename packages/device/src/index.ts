@@ -12,6 +12,7 @@ export { SerialBinding } from './bindings/serial.js';
 export { ClockMapper, type ClockMapperOptions } from './clock/clock-mapper.js';
 export { type Configuration, type ConnectionOptions, DeviceConnection, type Received } from './connection.js';
 export {
+  AcquisitionStoppedError,
   CommandRejectedError,
   CommandTimeoutError,
   DeviceNotFoundError,

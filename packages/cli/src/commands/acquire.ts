@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import {
   type BinEvent,
   binSpikes,
@@ -80,6 +81,13 @@ export async function acquireCommand(argv: string[]): Promise<number> {
       subBinUs: numberOption(values['sub-bin-us'], 'sub-bin-us', 0, { min: 1, integer: true }),
     }),
   };
+  if (values.record) {
+    try {
+      accessSync(dirname(values.record), constants.W_OK);
+    } catch {
+      throw new UsageError(`--record: cannot write in ${dirname(values.record)}`);
+    }
+  }
   const json = Boolean(values.json);
   const say = (text: string) => process.stderr.write(`edge-bci acquire: ${text}\n`);
 
@@ -134,9 +142,40 @@ export async function acquireCommand(argv: string[]): Promise<number> {
         complete: () => resolve(),
       });
     };
-    // Channels are known once the device has answered; subscribe before streaming starts.
+    // Channels are known once the device has answered; subscribe (and open the recording) before streaming starts.
     acquisition.messages$.subscribe((m) => {
-      if (m.type === 'info') subscribe(configure.channels ?? m.channels);
+      if (m.type !== 'info' || subscribed) return;
+      if (values.record) {
+        try {
+          writer = SessionFileWriter.create(
+            values.record,
+            {
+              channels: m.channels,
+              channelLabels: Array.from(
+                { length: m.channels },
+                (_, i) => `ch${String(i + 1).padStart(3, '0')}`,
+              ),
+              binWidthUs: binMs * 1000,
+              kinematicNames: [...m.kinematicNames],
+              source: {
+                kind: 'acquisition',
+                port: path,
+                serialNumber: m.serialNumber,
+                firmwareVersion: m.firmwareVersion.join('.'),
+                subBinUs: m.subBinUs,
+              },
+              createdAt: new Date().toISOString(),
+            },
+            // One bin per chunk: a kill loses at most the bin being filled.
+            { binsPerChunk: 1 },
+          );
+        } catch (err) {
+          pipelineError = err as Error;
+          stop('recording failed');
+          return;
+        }
+      }
+      subscribe(m.channels);
     });
   });
 
@@ -161,27 +200,6 @@ export async function acquireCommand(argv: string[]): Promise<number> {
   if (info instanceof Error) {
     if (binding.dispose) binding.dispose();
     throw info;
-  }
-  if (values.record) {
-    writer = SessionFileWriter.create(
-      values.record,
-      {
-        channels: info.channels,
-        channelLabels: Array.from({ length: info.channels }, (_, i) => `ch${String(i + 1).padStart(3, '0')}`),
-        binWidthUs: binMs * 1000,
-        kinematicNames: [...info.kinematicNames],
-        source: {
-          kind: 'acquisition',
-          port: path,
-          serialNumber: info.serialNumber,
-          firmwareVersion: info.firmwareVersion.join('.'),
-          subBinUs: info.subBinUs,
-        },
-        createdAt: new Date().toISOString(),
-      },
-      // One bin per chunk: a kill loses at most the bin being filled.
-      { binsPerChunk: 1 },
-    );
   }
   say(
     `device ${info.serialNumber} firmware ${info.firmwareVersion.join('.')}: ${info.channels} channels, ${info.subBinUs} us sub-bins${values.record ? `, recording to ${basename(values.record)}` : ''}`,

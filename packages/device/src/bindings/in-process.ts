@@ -94,6 +94,7 @@ class FirmwareLink implements ByteLink {
 abstract class InProcessBinding implements AcquisitionBinding {
   abstract readonly name: string;
   protected readonly devices = new Map<string, InProcessDevice>();
+  private readonly previous = new Map<string, Firmware[]>();
 
   constructor(protected readonly clock: ClockUs = hostClockUs) {}
 
@@ -128,6 +129,28 @@ abstract class InProcessBinding implements AcquisitionBinding {
     if (device === undefined) throw new DeviceNotFoundError(path);
     device.firmware.setLinkUp(false);
     device.firmware.onDisconnect?.(ms * 1000);
+  }
+
+  /**
+   * Power-cycles a device: the link drops, nothing answers for `offMs`, and a new firmware boots in its place
+   * (a new boot id, its clock and sequence numbers from zero, stopped).
+   */
+  async powerCycle(path: string, offMs: number): Promise<void> {
+    const device = this.devices.get(path);
+    if (device === undefined) throw new DeviceNotFoundError(path);
+    device.driver.stop();
+    const next = new InProcessDevice(path, await this.create(path));
+    next.unreachableUntil = performance.now() + offMs;
+    // The new device takes the path before the host hears of the loss, so its reconnect finds the new one.
+    this.devices.set(path, next);
+    this.previous.set(path, [...(this.previous.get(path) ?? []), device.firmware]);
+    next.driver.start();
+    device.link?.lose('device powered off');
+  }
+
+  /** Firmwares a path had before its power cycles, oldest first. */
+  previousFirmware(path: string): readonly Firmware[] {
+    return this.previous.get(path) ?? [];
   }
 
   /** The firmware behind a path, once opened (for tests and accounting). */

@@ -176,3 +176,19 @@ describe('recordingSource', () => {
     expect(() => recordingSource(session)).toThrow(/whole spike counts; bin 2 channel 1 holds 1.5/);
   });
 });
+
+describe('Firmware transmit overflow', () => {
+  it('counts data packets the link refused in droppedFrames and sets the overflow flag', () => {
+    const b = bench();
+    b.command('start');
+    const inner = b.firmware.onWrite!;
+    b.firmware.onWrite = () => false; // the port's buffer is full
+    b.advance(50_000);
+    b.firmware.onWrite = inner;
+    b.advance(1_000_000);
+    const status = b.received.filter((m) => m.type === 'status').at(-1)!;
+    expect(status.droppedFrames).toBe(50);
+    expect(status.flags & 0x10).toBe(0x10);
+    expect(b.firmware.ledger.droppedWhileDisconnected).toBeGreaterThanOrEqual(50);
+  });
+});

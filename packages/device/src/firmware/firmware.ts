@@ -101,6 +101,9 @@ export class Firmware {
   private endUnheard = false;
   private stallUntilUs = 0;
   private held: Uint8Array[] = [];
+  /** Data packets among `held` and `out`: what `droppedFrames` grows by if they are lost. */
+  private heldData = 0;
+  private outData = 0;
   private out: Uint8Array[] = [];
   private nextFrameUs = 0;
   private streamEndUs = Number.POSITIVE_INFINITY;
@@ -214,7 +217,9 @@ export class Firmware {
     const now = this.deviceTimeUs();
     if (this.held.length > 0 && now >= this.stallUntilUs) {
       this.out.push(...this.held);
+      this.outData += this.heldData;
       this.held = [];
+      this.heldData = 0;
     }
     if (this.streaming) {
       if (this.injector !== undefined && this.faultsArmed) this.scheduleFaults(now);
@@ -226,7 +231,8 @@ export class Firmware {
           break;
         }
         this.makeDataPacket();
-        if (this.nextFrameUs >= this.nextStatusUs) {
+        // (A source that ran out ended the stream inside makeDataPacket: its closing status is the last.)
+        if (this.streaming && this.nextFrameUs >= this.nextStatusUs) {
           this.send(this.status(this.nextFrameUs, 0));
           this.nextStatusUs += this.statusIntervalUs;
         }
@@ -454,21 +460,31 @@ export class Firmware {
       // A clean packet starts with a delimiter of its own, so line noise after the one before cannot swallow it.
       else bytes = Uint8Array.of(DELIMITER, ...bytes);
     }
+    const data = message.type === 'counts' || message.type === 'events' ? 1 : 0;
     // Held packets leave first when the stall ends: the wire never reorders.
-    if (now < this.stallUntilUs || this.held.length > 0) this.held.push(bytes);
-    else this.out.push(bytes);
+    if (now < this.stallUntilUs || this.held.length > 0) {
+      this.held.push(bytes);
+      this.heldData += data;
+    } else {
+      this.out.push(bytes);
+      this.outData += data;
+    }
   }
 
   private dropHeld(): void {
     // Packets held by a stall die with the link; the host sees their seqs missing.
     this.ledger.droppedWhileDisconnected += this.held.length;
+    this.droppedFrames += this.heldData;
     this.held = [];
+    this.heldData = 0;
   }
 
   private flush(): void {
     if (this.out.length === 0) return;
     const parts = this.out;
+    const data = this.outData;
     this.out = [];
+    this.outData = 0;
     let bytes = parts[0]!;
     if (parts.length > 1) {
       let total = 0;
@@ -482,6 +498,7 @@ export class Firmware {
     }
     if (this.onWrite?.(bytes) === false) {
       this.ledger.droppedWhileDisconnected += parts.length;
+      this.droppedFrames += data;
       this.overflowed = true;
     } else {
       this.ledger.packetsWritten += parts.length;

@@ -36,7 +36,14 @@ export class SerialFirmwareRunner {
       port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return true;
     };
-    if (options.pty) firmware.onDisconnect = (durationUs) => void this.unplugFor(durationUs / 1000);
+    if (options.pty) {
+      firmware.onDisconnect = (durationUs) => {
+        this.unplugFor(durationUs / 1000).catch((err: Error) => {
+          // The pair could not be made again: the device stays unplugged, and says so.
+          options.onEvent?.(`could not plug back in: ${err.message}`);
+        });
+      };
+    }
   }
 
   static async start(options: SerialFirmwareOptions): Promise<SerialFirmwareRunner> {

@@ -583,3 +583,32 @@ describe('messages: MalformedPacketError', () => {
     expect(rejected).toBeGreaterThan(100);
   });
 });
+
+describe('messages: the encoder refuses what the decoder would drop', () => {
+  const header = { seq: 1, deviceTimeUs: 0, channels: 0 };
+  it.each([
+    [
+      'configure countWidth 3',
+      { type: 'command', ...header, command: 'configure', configure: { countWidth: 3 } },
+    ],
+    ['configure mode raw', { type: 'command', ...header, command: 'configure', configure: { mode: 'raw' } }],
+    ['unknown command', { type: 'command', ...header, command: 'reboot' }],
+    [
+      'info countWidth 3',
+      {
+        type: 'info',
+        ...header,
+        channels: 4,
+        firmwareVersion: [1, 0, 0],
+        bootId: 1,
+        subBinUs: 1000,
+        countWidth: 3,
+        mode: 'counts',
+        serialNumber: 'x',
+        kinematicNames: [],
+      },
+    ],
+  ])('%s', (_name, message) => {
+    expect(() => encodeFrame(message as unknown as Message)).toThrow(EncodeError);
+  });
+});

@@ -170,6 +170,17 @@ const utf8 = new TextEncoder();
 // ignoreBOM: keep a leading U+FEFF as text (by default TextDecoder drops it, so strings would not round-trip).
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+function checkCountWidth(width: unknown): void {
+  if (width !== 1 && width !== 2) throw new EncodeError(`countWidth must be 1 or 2, got ${String(width)}`);
+}
+
+function modeCode(mode: unknown): number {
+  if (mode !== 'counts' && mode !== 'events') {
+    throw new EncodeError(`mode must be 'counts' or 'events', got ${String(mode)}`);
+  }
+  return MODE_CODE[mode];
+}
+
 /** Bytes the body of `message` takes. */
 export function bodyLength(message: Message): number {
   switch (message.type) {
@@ -244,8 +255,9 @@ export function writePacket(message: Message, view: DataView): number {
       view.setUint8(at + 2, patch);
       view.setUint32(at + 3, message.bootId, true);
       view.setUint32(at + 7, message.subBinUs, true);
+      checkCountWidth(message.countWidth);
       view.setUint8(at + 11, message.countWidth);
-      view.setUint8(at + 12, MODE_CODE[message.mode]);
+      view.setUint8(at + 12, modeCode(message.mode));
       at += 13;
       putString('serialNumber', message.serialNumber);
       view.setUint8(at++, message.kinematicNames.length);
@@ -311,15 +323,18 @@ export function writePacket(message: Message, view: DataView): number {
       break;
     }
     case 'command': {
-      view.setUint8(at++, CommandCode[message.command]);
+      const command = CommandCode[message.command];
+      if (command === undefined) throw new EncodeError(`unknown command '${String(message.command)}'`);
+      view.setUint8(at++, command);
       if (message.command === 'configure') {
         const c = message.configure ?? {};
         checkUint('subBinUs', c.subBinUs ?? 0, 0xffffffff);
         checkUint('channels', c.channels ?? 0, 0xffff);
+        if (c.countWidth !== undefined) checkCountWidth(c.countWidth);
         view.setUint32(at, c.subBinUs ?? 0, true);
         view.setUint16(at + 4, c.channels ?? 0, true);
         view.setUint8(at + 6, c.countWidth ?? 0);
-        view.setUint8(at + 7, c.mode === undefined ? 0xff : MODE_CODE[c.mode]);
+        view.setUint8(at + 7, c.mode === undefined ? 0xff : modeCode(c.mode));
         at += 8;
       }
       break;
