@@ -265,6 +265,24 @@ export class PtyPair {
     // Do not hold the event loop open: the exit hook kills socat if close() is never called.
     child.unref();
     unrefStream(child.stderr);
+    this.#guard(child);
+  }
+
+  /**
+   * The exit hook cannot run when this process is killed with SIGKILL, and socat would outlive it, keeping
+   * the pair (and its links) alive. A tiny shell holds a pipe from us: when the pipe closes, whatever the
+   * way this process ended, it stops socat. When socat exits first, we close the pipe and the shell ends
+   * (its kill then finds nothing: process ids are not reused within milliseconds).
+   */
+  #guard(child: ChildProcess): void {
+    if (child.pid === undefined) return;
+    const guard = spawn('/bin/sh', ['-c', `cat >/dev/null; kill -TERM ${child.pid} 2>/dev/null`], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    guard.on('error', () => {}); // no shell: no guard, the exit hook still covers normal exits
+    guard.unref();
+    unrefStream(guard.stdin);
+    child.once('exit', () => guard.stdin?.end());
   }
 
   #waitReady(child: ChildProcess): Promise<void> {
