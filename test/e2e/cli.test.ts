@@ -152,6 +152,38 @@ describe('bad input', () => {
     const unknownFlag = await edgeBci(['info', file, '--colour']);
     expect(unknownFlag.code).toBe(2);
   });
+  it('names what is wrong with an acquisition or firmware command line, and a port that is not a device', async () => {
+    const noPort = await edgeBci(['acquire']);
+    expect(noPort.code).toBe(2);
+    expect(noPort.stderr).toMatch(/needs --port/);
+    const badRecord = await edgeBci([
+      'acquire',
+      '--port',
+      '/dev/null',
+      '--record',
+      join(dir, 'no-dir', 'x.ebci'),
+    ]);
+    expect(badRecord.code).toBe(2);
+    expect(badRecord.stderr).toMatch(/--record: cannot write in/);
+    const missing = await edgeBci([
+      'acquire',
+      '--port',
+      join(dir, 'no-such-port'),
+      '--connect-timeout-ms',
+      '200',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/DeviceNotFoundError: no device at/);
+    const notSerial = await edgeBci(['acquire', '--port', file, '--connect-timeout-ms', '200']);
+    expect(notSerial.code).toBe(1);
+    expect(notSerial.stderr).toMatch(/PortOpenError: cannot open/);
+    const both = await edgeBci(['firmware', '--pty', '--port', '/dev/null']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/one of --port PATH or --pty/);
+    const badRate = await edgeBci(['firmware', '--pty', '--flip-rate', '2']);
+    expect(badRate.code).toBe(2);
+    expect(badRate.stderr).toMatch(/--flip-rate must be between 0 and 1/);
+  });
   it('prints help', async () => {
     const r = await edgeBci(['decode', '--help']);
     expect(r.code).toBe(0);

@@ -110,6 +110,8 @@ export async function acquireCommand(argv: string[]): Promise<number> {
   const t0 = hostClockUs();
   acquisition.presence$.subscribe((p: Presence) => {
     presenceLog.push({ state: p.state, detail: p.detail, atMs: rounded((p.atUs - t0) / 1000, 1) });
+    // A long outage retries every second or so: keep the first entries and the most recent ones.
+    if (presenceLog.length > 1000) presenceLog.splice(100, 1);
     say(`${p.state}: ${p.detail}`);
   });
 
