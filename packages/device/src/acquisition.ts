@@ -83,6 +83,8 @@ export interface AcquisitionStats {
   /** Data frames the device says it made but could not send (from its latest status). */
   deviceDroppedFrames: number;
   batteryPercent: number | undefined;
+  /** Device time (first boot) at which stream time 0 starts: the first data packet received. */
+  streamOriginDeviceUs: number | undefined;
   clock: { driftPpm: number; jitterUs: { p50: number; p99: number; max: number } };
 }
 
@@ -136,6 +138,7 @@ export class Acquisition {
   private lastFrameReceivedUs = 0;
   private pipelineSeq = 0;
   private lastDurationUs = 0;
+  private originDeviceUs: number | undefined;
   private pendingReason: string | undefined;
   private stopping = false;
   private stopped: Promise<void> = Promise.resolve();
@@ -186,6 +189,7 @@ export class Acquisition {
       framesReceived: this.sequence.received,
       framesLost: this.sequence.lost,
       ...this.counters,
+      streamOriginDeviceUs: this.originDeviceUs,
       crcErrors: d.crcErrors,
       malformed: d.malformed,
       resyncs: d.resyncs,
@@ -443,6 +447,7 @@ export class Acquisition {
     if (this.streamEndUs === undefined) {
       this.deviceBaseUs = message.deviceTimeUs;
       this.streamBaseUs = 0;
+      this.originDeviceUs = message.deviceTimeUs;
     } else if (Number.isNaN(this.deviceBaseUs)) {
       const hostGapUs = Math.max(0, message.receivedUs - this.lastFrameReceivedUs - durationUs);
       this.deviceBaseUs = message.deviceTimeUs;

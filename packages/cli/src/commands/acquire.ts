@@ -245,6 +245,7 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     reboots: s.reboots,
     deviceDroppedFrames: s.deviceDroppedFrames,
     binsEmitted: binning.bins,
+    streamOriginDeviceUs: s.streamOriginDeviceUs,
     gaps: binning.gaps,
     lostBins: binning.lostBins,
     frameToBinLatencyUs: {
