@@ -3,11 +3,18 @@ import { basename, dirname } from 'node:path';
 import {
   type BinEvent,
   binSpikes,
+  ChannelCountError,
   createBinningStats,
+  decode,
   hostClockUs,
   LatencyHistogram,
+  latencyBetween,
+  normalise,
+  regressionReport,
   SessionFileWriter,
 } from '@edge-bci/core';
+import { type Decoder, loadDecoder, outputColumns } from '@edge-bci/decoders';
+import { share } from 'rxjs';
 import {
   Acquisition,
   type AcquisitionBinding,
@@ -20,13 +27,16 @@ import { rounded } from '../output.js';
 
 export const acquireUsage = `edge-bci acquire --port PATH [--seconds S] [--record FILE] [--bin-ms MS] [--json]
                  [--binding serial|simulator] [--channels N] [--sub-bin-us US] [--baud RATE]
-                 [--silence-ms MS] [--connect-timeout-ms MS] [--give-up-ms MS] [--list]
+                 [--silence-ms MS] [--connect-timeout-ms MS] [--give-up-ms MS] [--model DIR] [--list]
 
 Opens an acquisition device (docs/protocol.md), handshakes, starts it, and streams its spike counts
 into bins (--bin-ms, default 20), recording them to a session file while streaming (--record FILE.ebci).
 After an unplug it reconnects with backoff, reporting the gap; presence (connecting, streaming,
 reconnecting, stopped, error) goes to stderr. Stops after --seconds (default: until the device ends its
 stream), or on Ctrl-C / SIGTERM; what was received is in the recording either way.
+--model DIR decodes live with a trained decoder (edge-bci train): bins are normalised with its training
+statistics and stepped through it; --json then reports its decode latency and, when the device sends the
+decoder's kinematics (the firmware simulator does), R2 against them.
 --baud sets a UART's line rate (default 921600; USB CDC devices and pseudo-terminals ignore it).
 --binding simulator opens the built-in simulated device (port sim://0) without any hardware.
 --channels/--sub-bin-us configure the device before it starts. --list lists ports and exits.
@@ -49,6 +59,7 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     'give-up-ms': { type: 'string' },
     'connect-timeout-ms': { type: 'string' },
     baud: { type: 'string' },
+    model: { type: 'string' },
     list: { type: 'boolean' },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -67,7 +78,16 @@ export async function acquireCommand(argv: string[]): Promise<number> {
   if (!path) throw new UsageError('acquire needs --port PATH (see --list)');
   const seconds =
     values.seconds === undefined ? undefined : numberOption(values.seconds, 'seconds', 0, { min: 0.01 });
-  const binMs = numberOption(values['bin-ms'], 'bin-ms', 20, { min: 1, max: 1000, integer: true });
+  const decoder: Decoder | undefined = values.model ? await loadDecoder(values.model) : undefined;
+  const modelBinUs = (decoder as { binWidthUs?: number } | undefined)?.binWidthUs;
+  const binMs = numberOption(values['bin-ms'], 'bin-ms', modelBinUs ? modelBinUs / 1000 : 20, {
+    min: 1,
+    max: 1000,
+    integer: true,
+  });
+  if (modelBinUs !== undefined && modelBinUs !== binMs * 1000) {
+    throw new UsageError(`--bin-ms ${binMs} differs from the model's ${modelBinUs / 1000} ms bins`);
+  }
   const silenceMs = numberOption(values['silence-ms'], 'silence-ms', 3000, { min: 10 });
   const giveUpMs =
     values['give-up-ms'] === undefined
@@ -120,12 +140,50 @@ export async function acquireCommand(argv: string[]): Promise<number> {
   let writer: SessionFileWriter | undefined;
   let pipelineError: Error | undefined;
   let binsWritten = 0;
+  // Live decoding (--model): latency of the decode stage and end to end, and outputs against true kinematics.
+  const decodeLatency = new LatencyHistogram();
+  const endToEndLatency = new LatencyHistogram();
+  let decodedBins = 0;
+  const predicted: number[] = [];
+  const truth: number[] = [];
+  let truthColumns: number[] | undefined;
   const pipelineDone = new Promise<void>((resolve) => {
     let subscribed = false;
     const subscribe = (channels: number) => {
       if (subscribed) return;
       subscribed = true;
-      acquisition.frames$.pipe(binSpikes({ binWidthUs: binMs * 1000, channels, stats: binning })).subscribe({
+      const bins$ = acquisition.frames$.pipe(
+        binSpikes({ binWidthUs: binMs * 1000, channels, stats: binning }),
+        share(),
+      );
+      if (decoder) {
+        bins$
+          .pipe(
+            normalise({ mean: decoder.normaliser.mean, std: decoder.normaliser.std, mode: 'frozen' }),
+            decode(decoder),
+          )
+          .subscribe({
+            next: (event) => {
+              if (event.kind !== 'decoded') return;
+              decodedBins++;
+              const step = latencyBetween(event.latency, 'normalise', 'decode');
+              const total = latencyBetween(event.latency, 'origin', 'decode');
+              if (step !== undefined) decodeLatency.record(step);
+              if (total !== undefined) endToEndLatency.record(total);
+              if (truthColumns && event.kinematics) {
+                for (let j = 0; j < truthColumns.length; j++) {
+                  predicted.push(event.output[j]!);
+                  truth.push(event.kinematics[truthColumns[j]!]!);
+                }
+              }
+            },
+            error: (err: Error) => {
+              pipelineError = err;
+              stop('decoder failed');
+            },
+          });
+      }
+      bins$.subscribe({
         next: (event: BinEvent) => {
           // The pipeline's last stage: frame-to-bin latency runs from the frame's last byte to here.
           const now = hostClockUs();
@@ -175,6 +233,18 @@ export async function acquireCommand(argv: string[]): Promise<number> {
           pipelineError = err as Error;
           stop('recording failed');
           return;
+        }
+      }
+      if (decoder) {
+        if (decoder.inputs !== m.channels) {
+          pipelineError = new ChannelCountError(decoder.inputs, m.channels, `${path} (for a model of ${decoder.inputs} channels)`);
+          stop('model does not fit the device');
+          return;
+        }
+        try {
+          truthColumns = outputColumns(decoder, m.kinematicNames);
+        } catch {
+          truthColumns = undefined; // the device does not send what the decoder outputs: no R2, decoding still runs
         }
       }
       subscribe(m.channels);
@@ -248,6 +318,9 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     streamOriginDeviceUs: s.streamOriginDeviceUs,
     gaps: binning.gaps,
     lostBins: binning.lostBins,
+    ...(decoder && {
+      decoder: decoderSummary(decoder, decodedBins, decodeLatency, endToEndLatency, predicted, truth),
+    }),
     frameToBinLatencyUs: {
       p50: rounded(lat.p50, 1),
       p99: rounded(lat.p99, 1),
@@ -268,6 +341,41 @@ export async function acquireCommand(argv: string[]): Promise<number> {
         `${s.crcErrors} CRC errors, ${s.resyncs} resyncs, ${s.reconnects} reconnects; frame-to-bin p50 ${result.frameToBinLatencyUs.p50} us, p99 ${result.frameToBinLatencyUs.p99} us\n`,
     );
   }
+  if (!json && result.decoder) {
+    const d = result.decoder;
+    process.stdout.write(
+      `${d.kind} decoded ${d.bins} bins live${d.r2 ? `, R2 ${Object.entries(d.r2).map(([n, v]) => `${n} ${v}`).join(' ')}` : ''}; step p99 ${d.stepLatencyUs.p99} us, frame to output p99 ${d.frameToOutputLatencyUs.p99} us\n`,
+    );
+  }
   if (pipelineError) throw pipelineError;
   return how instanceof Error ? 1 : 0;
+}
+
+function decoderSummary(
+  decoder: Decoder,
+  bins: number,
+  step: LatencyHistogram,
+  total: LatencyHistogram,
+  predicted: number[],
+  truth: number[],
+) {
+  const k = decoder.outputs;
+  const rows = predicted.length / k;
+  let r2: Record<string, number> | null = null;
+  if (rows >= 10) {
+    const report = regressionReport({ data: predicted, rows, cols: k }, { data: truth, rows, cols: k }, [
+      ...decoder.outputNames,
+    ]);
+    r2 = Object.fromEntries(Object.entries(report.r2).map(([name, v]) => [name, rounded(v!)]));
+  }
+  const s = step.summary();
+  const t = total.summary();
+  return {
+    kind: decoder.kind,
+    outputs: decoder.outputNames,
+    bins,
+    r2,
+    stepLatencyUs: { p50: rounded(s.p50, 1), p99: rounded(s.p99, 1) },
+    frameToOutputLatencyUs: { p50: rounded(t.p50, 1), p99: rounded(t.p99, 1) },
+  };
 }
