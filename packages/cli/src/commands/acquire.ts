@@ -14,7 +14,6 @@ import {
   SessionFileWriter,
 } from '@edge-bci/core';
 import { type Decoder, loadDecoder, outputColumns } from '@edge-bci/decoders';
-import { share } from 'rxjs';
 import {
   Acquisition,
   type AcquisitionBinding,
@@ -22,6 +21,7 @@ import {
   SerialBinding,
   SimulatorBinding,
 } from '@edge-bci/device';
+import { share } from 'rxjs';
 import { choiceOption, numberOption, parse, UsageError } from '../args.js';
 import { rounded } from '../output.js';
 
@@ -237,7 +237,11 @@ export async function acquireCommand(argv: string[]): Promise<number> {
       }
       if (decoder) {
         if (decoder.inputs !== m.channels) {
-          pipelineError = new ChannelCountError(decoder.inputs, m.channels, `${path} (for a model of ${decoder.inputs} channels)`);
+          pipelineError = new ChannelCountError(
+            decoder.inputs,
+            m.channels,
+            `${path} (for a model of ${decoder.inputs} channels)`,
+          );
           stop('model does not fit the device');
           return;
         }
@@ -344,7 +348,13 @@ export async function acquireCommand(argv: string[]): Promise<number> {
   if (!json && result.decoder) {
     const d = result.decoder;
     process.stdout.write(
-      `${d.kind} decoded ${d.bins} bins live${d.r2 ? `, R2 ${Object.entries(d.r2).map(([n, v]) => `${n} ${v}`).join(' ')}` : ''}; step p99 ${d.stepLatencyUs.p99} us, frame to output p99 ${d.frameToOutputLatencyUs.p99} us\n`,
+      `${d.kind} decoded ${d.bins} bins live${
+        d.r2
+          ? `, R2 ${Object.entries(d.r2)
+              .map(([n, v]) => `${n} ${v}`)
+              .join(' ')}`
+          : ''
+      }; step p99 ${d.stepLatencyUs.p99} us, frame to output p99 ${d.frameToOutputLatencyUs.p99} us\n`,
     );
   }
   if (pipelineError) throw pipelineError;

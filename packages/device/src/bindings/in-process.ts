@@ -139,6 +139,8 @@ abstract class InProcessBinding implements AcquisitionBinding {
     const device = this.devices.get(path);
     if (device === undefined) throw new DeviceNotFoundError(path);
     device.driver.stop();
+    // What the device already sent reaches the host (bytes on the wire) before the link drops.
+    await new Promise((resolve) => setImmediate(resolve));
     const next = new InProcessDevice(path, await this.create(path));
     next.unreachableUntil = performance.now() + offMs;
     // The new device takes the path before the host hears of the loss, so its reconnect finds the new one.
