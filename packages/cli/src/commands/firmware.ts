@@ -15,7 +15,7 @@ export const firmwareUsage = `edge-bci firmware (--port PATH | --pty [--pty-dir 
                   [--sub-bin-us US] [--seed K] [--source FILE] [--mode counts|events] [--count-width 1|2]
                   [--flip-rate R] [--drop-rate R] [--garbage-rate R] [--stall-every S] [--stall-ms MS]
                   [--disconnect-every S] [--disconnect-ms MS] [--drift-ppm P] [--fault-seed K]
-                  [--report FILE] [--json]
+                  [--start-s S] [--report FILE] [--json]
 
 A firmware simulator: speaks the edge-bci wire protocol (docs/protocol.md) over a real serial device,
 streaming the built-in motor-cortex simulator (or a recording, --source) in real time once a host
@@ -27,6 +27,8 @@ sends 'start'. Faults are injected while streaming:
   --disconnect-every S  mean seconds between unplugs of --disconnect-ms (default 1000). With --pty the
                         pseudo-terminal really vanishes and comes back; with --port the device goes silent
   --drift-ppm P         device clock error (positive runs fast)
+--start-s S skips the first S seconds of the simulation or recording (e.g. to stream only the part of a
+recording a model was not trained on).
 --pty makes a pseudo-terminal pair with socat and prints the host's port (a fixed place with --pty-dir).
 --seconds S ends the stream after S seconds of data (default: never); the device then sends a final
 status and exits. SIGINT/SIGTERM stop it. --report FILE (and --json, on stdout) give the ledger of
@@ -57,6 +59,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
     'drift-ppm': { type: 'string' },
     'fault-seed': { type: 'string' },
     'boot-id': { type: 'string' },
+    'start-s': { type: 'string' },
     report: { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -83,6 +86,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
   const mode = choiceOption(values.mode, 'mode', ['counts', 'events'] as const, 'counts');
   const countWidth =
     choiceOption(values['count-width'], 'count-width', ['1', '2'] as const, '1') === '2' ? 2 : 1;
+  const startUs = numberOption(values['start-s'], 'start-s', 0, { min: 0 }) * 1e6;
   let source: FirmwareSourceFactory;
   if (values.source) {
     if (values.channels || values['sub-bin-us'] || values.seed) {
@@ -91,7 +95,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
       );
     }
     const recording = await openRecording(values.source);
-    source = recordingSource(recording.session, values.source);
+    source = recordingSource(recording.session, values.source, { startUs });
   } else {
     const channels = numberOption(values.channels, 'channels', 96, { min: 1, max: 4096, integer: true });
     const subBinUs = numberOption(values['sub-bin-us'], 'sub-bin-us', 1000, {
@@ -101,7 +105,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
     });
     if (subBinUs % 1000 !== 0) throw new UsageError('--sub-bin-us must be a whole number of milliseconds');
     const seed = numberOption(values.seed, 'seed', 1, { min: 0, max: 2 ** 32 - 1, integer: true });
-    source = simulatorSource({ seed, channels, subBinUs });
+    source = simulatorSource({ seed, channels, subBinUs, startUs });
   }
   const bootId =
     values['boot-id'] === undefined

@@ -192,3 +192,34 @@ describe('Firmware transmit overflow', () => {
     expect(b.firmware.ledger.droppedWhileDisconnected).toBeGreaterThanOrEqual(50);
   });
 });
+
+describe('sources starting later', () => {
+  it('recordingSource({startUs}) streams from the bin at that time; past the end is refused', () => {
+    const session = simulateSession({ seconds: 1, channels: 5, seed: 2, binWidthUs: 10_000 });
+    const source = recordingSource(session, 'r', { startUs: 300_000 })({});
+    const counts = new Uint16Array(5);
+    const kin = new Float32Array(4);
+    source.next(counts, kin);
+    expect(Array.from(counts)).toEqual(Array.from(session.counts.subarray(30 * 5, 31 * 5)));
+    expect(kin[0]).toBeCloseTo(session.kinematics[30 * 4]!, 4);
+    let n = 1;
+    while (source.next(counts, kin)) n++;
+    expect(n).toBe(70);
+    expect(() => recordingSource(session, 'r', { startUs: 2e6 })).toThrow(/1 s long/);
+  });
+
+  it('simulatorSource({startUs}) continues the simulation where the skipped part ends', () => {
+    const whole = simulatorSource({ seed: 3, channels: 6 })({});
+    const later = simulatorSource({ seed: 3, channels: 6, startUs: 250_000 })({});
+    const a = new Uint16Array(6);
+    const b = new Uint16Array(6);
+    const kin = new Float32Array(4);
+    for (let i = 0; i < 250; i++) whole.next(a, kin);
+    for (let i = 0; i < 20; i++) {
+      whole.next(a, kin);
+      later.next(b, kin);
+      expect(Array.from(b)).toEqual(Array.from(a));
+    }
+    expect(() => simulatorSource({ startUs: -1 })).toThrow(/non-negative/);
+  });
+});

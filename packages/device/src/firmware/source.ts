@@ -29,15 +29,32 @@ export interface SourceConfig {
 /** Builds a source for a configuration, or throws `InvalidOptionError` when the source cannot honour it. */
 export type FirmwareSourceFactory = (config: SourceConfig) => FirmwareSource;
 
+/** Where a source starts streaming: this much of it is skipped first (default 0). */
+export interface SourceStart {
+  readonly startUs?: number;
+}
+
+function checkStart(startUs: number): void {
+  if (!(Number.isFinite(startUs) && startUs >= 0)) {
+    throw new InvalidOptionError('startUs', `must be a non-negative number, got ${startUs}`);
+  }
+}
+
 /** The built-in motor-cortex simulator as a firmware source (channels and sub-bin width are configurable). */
-export function simulatorSource(options: SimulatorOptions = {}): FirmwareSourceFactory {
+export function simulatorSource(options: SimulatorOptions & SourceStart = {}): FirmwareSourceFactory {
+  const { startUs = 0, ...simulatorOptions } = options;
+  checkStart(startUs);
   return (config) => {
     const simulator = new MotorCortexSimulator({
-      ...options,
+      ...simulatorOptions,
       ...(config.channels !== undefined && { channels: config.channels }),
       ...(config.subBinUs !== undefined && { subBinUs: config.subBinUs }),
     });
     const kin = new Float64Array(SIMULATOR_KINEMATIC_NAMES.length);
+    // Run the simulation forward to the start (about 1 s of compute per 10 min of 96 channels).
+    const skip = Math.round(startUs / simulator.subBinUs);
+    const scratch = new Uint16Array(simulator.channels);
+    for (let i = 0; i < skip; i++) simulator.nextFrameInto(scratch);
     return {
       channels: simulator.channels,
       subBinUs: simulator.subBinUs,
@@ -57,8 +74,18 @@ export function simulatorSource(options: SimulatorOptions = {}): FirmwareSourceF
  * recording's resolution. Its channel count and bin width are fixed; a `configure` asking for others is refused.
  * Bins are streamed in order; breaks between segments are not signalled (the device cannot know them).
  */
-export function recordingSource(session: RecordedSession, description = 'recording'): FirmwareSourceFactory {
+export function recordingSource(
+  session: RecordedSession,
+  description = 'recording',
+  start: SourceStart = {},
+): FirmwareSourceFactory {
   const { channels, binWidthUs, kinematicNames } = session.metadata;
+  const startUs = start.startUs ?? 0;
+  checkStart(startUs);
+  const firstBin = Math.round(startUs / binWidthUs);
+  if (firstBin >= session.bins) {
+    throw new InvalidOptionError('startUs', `the recording is ${(session.bins * binWidthUs) / 1e6} s long`);
+  }
   if (!Number.isInteger(binWidthUs) || binWidthUs <= 0) {
     throw new InvalidOptionError(
       'binWidthUs',
@@ -81,7 +108,7 @@ export function recordingSource(session: RecordedSession, description = 'recordi
     if (config.subBinUs !== undefined && config.subBinUs !== binWidthUs) {
       throw new InvalidOptionError('subBinUs', `the recording's bins are ${binWidthUs} us wide`);
     }
-    let bin = 0;
+    let bin = firstBin;
     const k = kinematicNames.length;
     return {
       channels,
