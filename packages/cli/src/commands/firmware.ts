@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { openRecording } from '@edge-bci/core';
 import {
   type FaultOptions,
@@ -123,6 +123,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
 
   const json = Boolean(values.json);
   const log = (text: string) => process.stderr.write(`edge-bci firmware: ${text}\n`);
+  if (values['pty-dir']) mkdirSync(values['pty-dir'], { recursive: true });
   const pty = values.pty
     ? await PtyPair.open(values['pty-dir'] ? { dir: values['pty-dir'] } : {})
     : undefined;

@@ -56,6 +56,7 @@ import { rmSync } from 'node:fs';
 import { lstat, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EdgeBciError } from '@edge-bci/core';
 
 /** Why a {@link PtyPair} operation failed. */
 export type PtyErrorCode =
@@ -71,13 +72,11 @@ export type PtyErrorCode =
   | 'PTY_CLOSED';
 
 /** An error from {@link PtyPair}, with a machine-readable `code`. */
-export class PtyError extends Error {
-  readonly code: PtyErrorCode;
+export class PtyError extends EdgeBciError {
+  declare readonly code: PtyErrorCode;
 
   constructor(code: PtyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PtyError';
-    this.code = code;
+    super(code, message, options);
   }
 }
 
