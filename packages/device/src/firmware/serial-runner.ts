@@ -66,8 +66,10 @@ export class SerialFirmwareRunner {
     const port = this.port;
     this.port = undefined;
     if (port?.isOpen) {
-      await new Promise<void>((resolve) => port.drain(() => resolve()));
-      await new Promise<void>((resolve) => port.close(() => resolve()));
+      // Let queued bytes reach the port, but not forever: with no host reading, the terminal's buffer stays
+      // full and drain never completes (as a device's transmit FIFO would stay full with no USB host).
+      await withTimeout(new Promise<void>((resolve) => port.drain(() => resolve())), 500);
+      await withTimeout(new Promise<void>((resolve) => port.close(() => resolve())), 500);
     }
   }
 
@@ -106,4 +108,11 @@ export class SerialFirmwareRunner {
     });
     await this.reconnecting;
   }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
