@@ -301,7 +301,7 @@ export class Acquisition {
         if (held === undefined) this.onMessage(message);
         else if (message.type !== 'info') held.push(message);
         else {
-          if (this.bootId !== message.bootId) this.newBoot(message);
+          this.noteBoot(message);
           const waiting = held;
           held = undefined;
           for (const m of waiting) this.onMessage(m);
@@ -313,13 +313,14 @@ export class Acquisition {
     try {
       let info = connection.info!;
       const wanted = this.options.configure;
+      const reconfigure = wanted !== undefined && !matches(info, wanted);
       const first = this.firstInfo === undefined;
-      if (first || (wanted && !matches(info, wanted))) {
+      if (first || reconfigure) {
         // A device left streaming (by an earlier host, or through an unplug) refuses to be configured, and a
         // device whose last stream ended unheard would answer 'start' with that end: stop it first.
         await connection.stop();
       }
-      if (wanted && !matches(info, wanted)) info = await connection.configure(wanted);
+      if (reconfigure) info = await connection.configure(wanted);
       if (!first) {
         const was = this.firstInfo!;
         const changed = (['channels', 'subBinUs', 'countWidth', 'mode'] as const).filter(
@@ -385,7 +386,7 @@ export class Acquisition {
 
   private onMessage(message: Received): void {
     this.lastPacketUs = this.clock();
-    if (message.type === 'info' && this.bootId !== message.bootId) this.newBoot(message);
+    if (message.type === 'info') this.noteBoot(message);
     this.sequence.observe(message.seq);
     this.messages.next(message);
     switch (message.type) {
@@ -422,7 +423,9 @@ export class Acquisition {
     this.finish('endOfStream', 'the device ended its stream');
   }
 
-  private newBoot(info: Received<InfoMessage>): void {
+  /** A boot id not seen before means the device (re)started: its clock and numbering begin again. */
+  private noteBoot(info: Received<InfoMessage>): void {
+    if (info.bootId === this.bootId) return;
     if (this.bootId !== undefined) {
       this.counters.reboots++;
       this.pendingReason = 'reboot';

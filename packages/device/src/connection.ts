@@ -1,11 +1,5 @@
 import type { ClockUs } from '@edge-bci/core';
-import {
-  CommandRejectedError,
-  CommandTimeoutError,
-  DisconnectedError,
-  HandshakeError,
-  PortClosedError,
-} from './errors.js';
+import { CommandRejectedError, CommandTimeoutError, HandshakeError, PortClosedError } from './errors.js';
 import type { ByteLink } from './link.js';
 import { createDecoderStats, type DecoderStats, encodeFrame, FrameDecoder } from './protocol/frame-codec.js';
 import type {
@@ -37,7 +31,8 @@ export type Configuration = NonNullable<CommandMessage['configure']>;
 interface Pending {
   readonly command: CommandName;
   readonly seqs: Set<number>;
-  resolve(ack: AckMessage): void;
+  /** With the ack, or with undefined to wake the waiter when the link is lost or closed. */
+  resolve(ack: AckMessage | undefined): void;
 }
 
 /**
@@ -111,7 +106,7 @@ export class DeviceConnection {
         }
         throw err;
       }
-      const info = await this.within(infoPromise, this.timeoutMs);
+      const info = await this.within(infoPromise, this.timeoutMs, 'hello');
       if (info !== undefined) return info;
     }
     throw new HandshakeError(this.path, `hello was acknowledged ${this.attempts} times but no info came`);
@@ -134,7 +129,7 @@ export class DeviceConnection {
     const infoPromise = this.nextInfo();
     await this.command('configure', configuration);
     // The device sends its new info after an accepted configure; if that was lost, ask for it.
-    return (await this.within(infoPromise, this.timeoutMs)) ?? this.hello();
+    return (await this.within(infoPromise, this.timeoutMs, 'configure')) ?? this.hello();
   }
 
   /**
@@ -146,7 +141,7 @@ export class DeviceConnection {
       throw new Error(`command '${command}' while '${this.pending.command}' is pending: await each command`);
     }
     const seqs = new Set<number>();
-    const ack = new Promise<AckMessage>((resolve) => {
+    const ack = new Promise<AckMessage | undefined>((resolve) => {
       this.pending = { command, seqs, resolve };
     });
     try {
@@ -164,13 +159,7 @@ export class DeviceConnection {
           ...(configure && { configure }),
         };
         await this.link.write(encodeFrame(message));
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), this.timeoutMs);
-        });
-        const result = await Promise.race([ack, timeout]);
-        clearTimeout(timer);
-        this.checkUsable(command);
+        const result = await this.within(ack, this.timeoutMs, command);
         if (result !== undefined) {
           if (result.result !== 'ok') throw new CommandRejectedError(command, result.result, result.detail);
           return result;
@@ -212,37 +201,26 @@ export class DeviceConnection {
     return new Promise((resolve) => this.infoWaiters.push(resolve));
   }
 
-  /** The promise's value, or undefined after `ms` (or when the link is lost or closed meanwhile). */
-  private async within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  /**
+   * The promise's value, or undefined after `ms`. Throws the link's error (or `PortClosedError` naming
+   * `operation`) if the link was lost or closed meanwhile.
+   */
+  private async within<T>(promise: Promise<T>, ms: number, operation: string): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), ms);
     });
     try {
       const value = await Promise.race([promise, timeout]);
-      this.checkUsable('handshake');
+      this.checkUsable(operation);
       return value;
     } finally {
       clearTimeout(timer);
     }
   }
 
+  /** Wakes a command waiting for its ack: it then finds the link lost or closed and throws. */
   private rejectPending(): void {
-    // Waiters notice on their next check (each attempt re-checks after its timeout); wake them now.
-    const pending = this.pending;
-    if (pending !== undefined) {
-      pending.resolve({
-        type: 'ack',
-        seq: 0,
-        deviceTimeUs: 0,
-        channels: 0,
-        ackSeq: -1,
-        command: pending.command,
-        result: 'busy',
-        detail: 'link lost',
-      });
-    }
+    this.pending?.resolve(undefined);
   }
 }
-
-export { DisconnectedError };

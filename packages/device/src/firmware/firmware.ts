@@ -1,6 +1,7 @@
 import { type ClockUs, hostClockUs, InvalidOptionError, Rng } from '@edge-bci/core';
 import { DELIMITER, encodeFrame, FrameDecoder } from '../protocol/frame-codec.js';
 import {
+  type AckMessage,
   type AckResultName,
   type CommandMessage,
   type DeviceMessage,
@@ -156,14 +157,14 @@ export class Firmware {
         if (command === undefined) return;
         this.ledger.commandsReceived++;
         const unsupported = command.version !== PROTOCOL_VERSION;
-        this.send({
-          type: 'ack',
-          ...this.header(this.deviceTimeUs()),
-          ackSeq: command.seq,
-          command: command.commandCode ?? 0,
-          result: unsupported ? 'unsupportedVersion' : 'unknownCommand',
-          detail: unsupported ? `this device speaks protocol ${PROTOCOL_VERSION}` : '',
-        });
+        this.send(
+          this.ack(
+            command.seq,
+            command.commandCode ?? 0,
+            unsupported ? 'unsupportedVersion' : 'unknownCommand',
+            unsupported ? `this device speaks protocol ${PROTOCOL_VERSION}` : '',
+          ),
+        );
       },
     });
   }
@@ -225,11 +226,8 @@ export class Firmware {
       if (this.injector !== undefined && this.faultsArmed) this.scheduleFaults(now);
       let made = 0;
       const width = this.source.subBinUs;
-      while (this.streaming && this.nextFrameUs + width <= now && made++ < MAX_CATCH_UP) {
-        if (this.nextFrameUs + width > this.streamEndUs) {
-          this.endStream();
-          break;
-        }
+      const dueUntil = Math.min(now, this.streamEndUs);
+      while (this.streaming && this.nextFrameUs + width <= dueUntil && made++ < MAX_CATCH_UP) {
         this.makeDataPacket();
         // (A source that ran out ended the stream inside makeDataPacket: its closing status is the last.)
         if (this.streaming && this.nextFrameUs >= this.nextStatusUs) {
@@ -261,7 +259,8 @@ export class Firmware {
   private handle(message: Message): void {
     if (message.type !== 'command') return;
     this.ledger.commandsReceived++;
-    const reply = (result: AckResultName, detail = '') => this.send(this.ack(message, result, detail));
+    const reply = (result: AckResultName, detail = '') =>
+      this.send(this.ack(message.seq, message.command, result, detail));
     switch (message.command) {
       case 'hello':
         reply('ok', `edge-bci protocol ${PROTOCOL_VERSION}`);
@@ -274,7 +273,7 @@ export class Firmware {
         if (this.endUnheard) {
           // The host missed the closing status (the link was down, or its port flushed it on reopening): say it
           // again, clean, rather than start a new run it does not know about.
-          this.send(this.ack(message, 'ok', ''), false);
+          this.send(this.ack(message.seq, message.command, 'ok', ''), false);
           this.sendEnd();
           return;
         }
@@ -421,15 +420,13 @@ export class Firmware {
     };
   }
 
-  private ack(command: CommandMessage, result: AckResultName, detail: string): DeviceMessage {
-    return {
-      type: 'ack',
-      ...this.header(this.deviceTimeUs()),
-      ackSeq: command.seq,
-      command: command.command,
-      result,
-      detail,
-    };
+  private ack(
+    ackSeq: number,
+    command: AckMessage['command'],
+    result: AckMessage['result'],
+    detail: string,
+  ): DeviceMessage {
+    return { type: 'ack', ...this.header(this.deviceTimeUs()), ackSeq, command, result, detail };
   }
 
   private status(atUs: number, extraFlags: number): DeviceMessage {
