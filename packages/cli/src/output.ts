@@ -25,3 +25,12 @@ export function rounded(value: number, digits = 4): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** The named fields of `values`, rounded (e.g. the percentiles of a latency summary to print). */
+export function roundedFields<K extends string>(
+  values: Readonly<Record<K, number>>,
+  keys: readonly K[],
+  digits = 4,
+): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, rounded(values[k], digits)])) as Record<K, number>;
+}

@@ -157,3 +157,4 @@ export type {
 } from './types.js';
 export { type ClockUs, hostClockUs } from './util/clock.js';
 export { crc32 } from './util/crc32.js';
+export { numberedLabels } from './util/labels.js';

@@ -76,6 +76,18 @@ export class DeviceConnection {
     };
   }
 
+  /** A connection over `link` once the device has answered the handshake; the link is closed if it does not. */
+  static async open(link: ByteLink, options: ConnectionOptions = {}): Promise<DeviceConnection> {
+    const connection = new DeviceConnection(link, options);
+    try {
+      await connection.hello();
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return connection;
+  }
+
   get path(): string {
     return this.link.path;
   }

@@ -10,6 +10,7 @@ import {
   LatencyHistogram,
   latencyBetween,
   normalise,
+  numberedLabels,
   regressionReport,
   SessionFileWriter,
 } from '@edge-bci/core';
@@ -23,7 +24,7 @@ import {
 } from '@edge-bci/device';
 import { share } from 'rxjs';
 import { choiceOption, numberOption, parse, UsageError } from '../args.js';
-import { rounded } from '../output.js';
+import { rounded, roundedFields } from '../output.js';
 
 export const acquireUsage = `edge-bci acquire --port PATH [--seconds S] [--record FILE] [--bin-ms MS] [--json]
                  [--binding serial|simulator] [--channels N] [--sub-bin-us US] [--baud RATE]
@@ -211,10 +212,7 @@ export async function acquireCommand(argv: string[]): Promise<number> {
             values.record,
             {
               channels: m.channels,
-              channelLabels: Array.from(
-                { length: m.channels },
-                (_, i) => `ch${String(i + 1).padStart(3, '0')}`,
-              ),
+              channelLabels: numberedLabels('ch', m.channels),
               binWidthUs: binMs * 1000,
               kinematicNames: [...m.kinematicNames],
               source: {
@@ -325,15 +323,10 @@ export async function acquireCommand(argv: string[]): Promise<number> {
     ...(decoder && {
       decoder: decoderSummary(decoder, decodedBins, decodeLatency, endToEndLatency, predicted, truth),
     }),
-    frameToBinLatencyUs: {
-      p50: rounded(lat.p50, 1),
-      p99: rounded(lat.p99, 1),
-      max: rounded(lat.max, 1),
-      count: lat.count,
-    },
+    frameToBinLatencyUs: { ...roundedFields(lat, ['p50', 'p99', 'max'], 1), count: lat.count },
     clock: {
       driftPpm: rounded(s.clock.driftPpm, 2),
-      jitterUs: { p50: rounded(s.clock.jitterUs.p50, 1), p99: rounded(s.clock.jitterUs.p99, 1) },
+      jitterUs: roundedFields(s.clock.jitterUs, ['p50', 'p99'], 1),
     },
     ...(values.record && { record: { path: values.record, bins: binsWritten } }),
     presence: presenceLog,
@@ -378,14 +371,12 @@ function decoderSummary(
     ]);
     r2 = Object.fromEntries(Object.entries(report.r2).map(([name, v]) => [name, rounded(v!)]));
   }
-  const s = step.summary();
-  const t = total.summary();
   return {
     kind: decoder.kind,
     outputs: decoder.outputNames,
     bins,
     r2,
-    stepLatencyUs: { p50: rounded(s.p50, 1), p99: rounded(s.p99, 1) },
-    frameToOutputLatencyUs: { p50: rounded(t.p50, 1), p99: rounded(t.p99, 1) },
+    stepLatencyUs: roundedFields(step.summary(), ['p50', 'p99'], 1),
+    frameToOutputLatencyUs: roundedFields(total.summary(), ['p50', 'p99'], 1),
   };
 }

@@ -9,7 +9,7 @@ import {
   newDecoder,
 } from '../decoder-options.js';
 import { evaluateStreaming } from '../evaluate.js';
-import { createOutput, rounded } from '../output.js';
+import { createOutput, rounded, roundedFields } from '../output.js';
 import { Progress } from '../progress.js';
 import { RECORDING_OPTIONS, RECORDING_USAGE, recordingOptions } from '../recording.js';
 
@@ -95,7 +95,7 @@ export async function decodeCommand(argv: string[]): Promise<number> {
     trainBins,
     trainSeconds: fitSeconds === undefined ? null : rounded(fitSeconds, 3),
     chosen,
-    stepLatencyUs: { p50: rounded(result.stepLatencyUs.p50, 2), p99: rounded(result.stepLatencyUs.p99, 2) },
+    stepLatencyUs: roundedFields(result.stepLatencyUs, ['p50', 'p99'], 2),
     binsPerSecond: Math.round(result.binsPerSecond),
     params: d.params,
     macsPerStep: d.macsPerStep,

@@ -15,7 +15,7 @@ import {
 import { outputColumns, WienerDecoder } from '@edge-bci/decoders';
 import { filter, lastValueFrom, take, takeWhile, tap } from 'rxjs';
 import { numberOption, parse, UsageError } from '../args.js';
-import { createOutput, rounded } from '../output.js';
+import { createOutput, rounded, roundedFields } from '../output.js';
 import { Progress } from '../progress.js';
 
 export const demoUsage = `edge-bci demo [--train-seconds 60] [--seconds 60] [--speed 1] [--seed 1] [--channels 96] [--json]
@@ -193,13 +193,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     r2: { x: rounded(rep.r2.x!), y: rounded(rep.r2.y!), mean: rounded(rep.r2.mean) },
     realtimeFactor: rounded((n * binWidthUs) / 1e6 / wallSeconds, 2),
     latencyUs: Object.fromEntries(
-      Object.entries(latency).map(([s, h]) => {
-        const v = h.summary();
-        return [
-          s,
-          { p50: rounded(v.p50, 1), p90: rounded(v.p90, 1), p99: rounded(v.p99, 1), max: rounded(v.max, 1) },
-        ];
-      }),
+      Object.entries(latency).map(([s, h]) => [
+        s,
+        roundedFields(h.summary(), ['p50', 'p90', 'p99', 'max'], 1),
+      ]),
     ),
   };
   out.result(summary);

@@ -15,6 +15,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { RecordedSession, SessionMarker, SessionMetadata } from '../types.js';
+import { numberedLabels } from '../util/labels.js';
 import { LayoutError } from './errors.js';
 import {
   charRows,
@@ -213,7 +214,7 @@ function fromBinnedData(
       assumptions.push(
         `spikeguide has ${labels.length} rows for ${rates.cols} units; labels numbered instead`,
       );
-    labels = Array.from({ length: rates.cols }, (_, i) => `unit${String(i + 1).padStart(3, '0')}`);
+    labels = numberedLabels('unit', rates.cols);
   }
   const kinCols: Array<{ name: string; data: Float64Array; cols: number; col: number }> = [];
   const pos = field(s, 'cursorposbin');
@@ -354,7 +355,7 @@ function fromTrialData(
       (_, i) => `elec${g.data[i * g.cols]}u${g.data[i * g.cols + 1]}`,
     );
   } else {
-    labels = Array.from({ length: channels }, (_, i) => `${array}_${String(i + 1).padStart(3, '0')}`);
+    labels = numberedLabels(`${array}_`, channels);
   }
   const metadata: SessionMetadata = {
     channels,
@@ -403,7 +404,7 @@ function fromMatrices(
     : defaultKinematicNames(k.cols, assumptions);
   const metadata: SessionMetadata = {
     channels: c.cols,
-    channelLabels: Array.from({ length: c.cols }, (_, i) => `ch${String(i + 1).padStart(3, '0')}`),
+    channelLabels: numberedLabels('ch', c.cols),
     binWidthUs,
     kinematicNames,
     source: { format: file.format, layout: 'matrices', countsVariable: cn, kinematicsVariable: kn },

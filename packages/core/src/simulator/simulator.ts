@@ -62,6 +62,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { SessionMetadata, SpikeCountFrame } from '../types.js';
+import { numberedLabels } from '../util/labels.js';
 import { type DriftOptions, NoiseBurstProcess, resolveDrift } from './drift.js';
 import { type ChannelState, type ChannelTuning, NeuronPopulation, REFERENCE_SPEED_MM_S } from './neurons.js';
 import { Rng, validateSeed } from './rng.js';
@@ -123,8 +124,7 @@ export function subBinsPerBin(binWidthUs: unknown, subBinUs: number, option = 'b
 
 /** Channel labels 'ch001', 'ch002', ... (wider when there are more than 999 channels). */
 export function simulatorChannelLabels(channels: number): string[] {
-  const width = Math.max(3, String(channels).length);
-  return Array.from({ length: channels }, (_, i) => `ch${String(i + 1).padStart(width, '0')}`);
+  return numberedLabels('ch', channels, Math.max(3, String(channels).length));
 }
 
 /** Motor cortex during reaching, one frame at a time. See the comment at the top of this file. */

@@ -113,14 +113,7 @@ abstract class InProcessBinding implements AcquisitionBinding {
     const link = new FirmwareLink(device, options.clock ?? this.clock);
     device.link = link;
     device.firmware.setLinkUp(true);
-    const connection = new DeviceConnection(link, options);
-    try {
-      await connection.hello();
-    } catch (err) {
-      await connection.close();
-      throw err;
-    }
-    return connection;
+    return DeviceConnection.open(link, options);
   }
 
   /** Pulls the plug on a device for `ms` (its firmware keeps running and drops what it makes meanwhile). */

@@ -62,13 +62,6 @@ export class SerialBinding implements AcquisitionBinding {
       ...(options.baudRate !== undefined && { baudRate: options.baudRate }),
       ...(options.clock && { clock: options.clock }),
     });
-    const connection = new DeviceConnection(link, options);
-    try {
-      await connection.hello();
-    } catch (err) {
-      await connection.close();
-      throw err;
-    }
-    return connection;
+    return DeviceConnection.open(link, options);
   }
 }
