@@ -157,15 +157,13 @@ export class EncodeError extends RangeError {
 }
 
 const MODE_CODE = { counts: 0, events: 1 } as const;
-const TYPE_NAMES = new Map<number, MessageTypeName>(
-  Object.entries(MessageType).map(([name, code]) => [code, name as MessageTypeName]),
-);
-const COMMAND_NAMES = new Map<number, CommandName>(
-  Object.entries(CommandCode).map(([name, code]) => [code, name as CommandName]),
-);
-const RESULT_NAMES = new Map<number, AckResultName>(
-  Object.entries(AckResult).map(([name, code]) => [code, name as AckResultName]),
-);
+/** Name of each wire code of a code table. */
+function namesOf<N extends string>(codes: Readonly<Record<N, number>>): Map<number, N> {
+  return new Map(Object.entries(codes).map(([name, code]) => [code as number, name as N]));
+}
+const TYPE_NAMES = namesOf(MessageType);
+const COMMAND_NAMES = namesOf(CommandCode);
+const RESULT_NAMES = namesOf(AckResult);
 const utf8 = new TextEncoder();
 // ignoreBOM: keep a leading U+FEFF as text (by default TextDecoder drops it, so strings would not round-trip).
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
