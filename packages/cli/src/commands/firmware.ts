@@ -160,7 +160,7 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
       // Wait for the host's 'stop' (a host away on an unplug comes back and is told again), not for ever.
       if (firmware.endAcknowledged || performance.now() - endedAt > END_WAIT_MS) {
         clearInterval(watch);
-        // Let the last bytes drain before the port goes.
+        // Linger to answer a resent 'stop' (its ack may have been lost) before the port goes.
         setTimeout(() => resolve('end of stream'), 500);
       }
     }, 50);
@@ -169,13 +169,8 @@ export async function firmwareCommand(argv: string[]): Promise<number> {
   clearInterval(watch);
   await runner.stop();
   await pty?.close();
-  const { faults: faultLedger, ...ledger } = firmware.ledger;
-  const report = {
-    event: 'exit',
-    reason,
-    ...ledger,
-    faults: faultLedger && { ...faultLedger, damagedSeqs: faultLedger.damagedSeqs },
-  };
+  const ledger = firmware.ledger;
+  const report = { event: 'exit', reason, ...ledger };
   if (values.report) writeFileSync(values.report, `${JSON.stringify(report)}\n`);
   if (json)
     process.stdout.write(
