@@ -60,7 +60,6 @@ import type {
   DecodeTarget,
   FitOptions,
   FitReport,
-  NormaliserStats,
 } from '../decoder.js';
 import { ModelFormatError, NotFittedError, NotPositiveDefiniteError } from '../errors.js';
 import { countRunBins, type HistoryRun, validHistoryRuns } from '../history.js';
@@ -72,6 +71,7 @@ import {
   solveSpd,
   symmetrizeUpper,
 } from '../kernels/linalg.js';
+import { DecoderBase, fittedTarget } from '../metadata.js';
 import { type LoadedModel, loadModelDir, MODEL_JSON, requireWeight, saveModelDir } from '../model-io.js';
 import { computeNormaliserStats, DEFAULT_MIN_STD, normaliseRows } from '../normaliser-stats.js';
 import { explicitTargetColumns, resolveTargetColumns } from '../targets.js';
@@ -398,23 +398,15 @@ const EMPTY_MODEL: KalmanModel = { A: EMPTY, W: EMPTY, H: EMPTY, Q: EMPTY, x0: E
 /** Residual covariance rows are accumulated this many at a time (rank-64 updates of Q). */
 const Q_BLOCK_ROWS = 64;
 
-export class KalmanDecoder implements Decoder<KalmanState> {
+export class KalmanDecoder extends DecoderBase implements Decoder<KalmanState> {
   readonly kind = KALMAN_KIND;
   readonly config: KalmanConfig;
 
-  private _inputs = 0;
-  private _outputs = 0;
-  private _outputNames: readonly string[] = [];
   private _stateNames: readonly string[] = [];
   /** Index in the kinematic state of each output. */
   private _outputIndex: readonly number[] = [];
-  private _normaliser: NormaliserStats = { mean: EMPTY, std: EMPTY };
   private _model: KalmanModel = EMPTY_MODEL;
   private _rt: Runtime | undefined;
-  private _fitted = false;
-  private _channelLabels: readonly string[] = [];
-  private _binWidthUs = 0;
-  private _target = '';
   // Scratch for step (shared by every state: a step runs to completion before the next starts).
   private _v: Float64Array = EMPTY64;
   private _u: Float64Array = EMPTY64;
@@ -422,38 +414,13 @@ export class KalmanDecoder implements Decoder<KalmanState> {
   private _pn: Float64Array = EMPTY64;
 
   constructor(config: Partial<KalmanConfig> = {}) {
+    super();
     this.config = resolveKalmanConfig(config);
   }
 
-  get fitted(): boolean {
-    return this._fitted;
-  }
-  get inputs(): number {
-    return this._inputs;
-  }
-  get outputs(): number {
-    return this._outputs;
-  }
-  get outputNames(): readonly string[] {
-    return this._outputNames;
-  }
   /** Names of the kinematic state components (the kinematic columns they were fitted on). */
   get stateNames(): readonly string[] {
     return this._stateNames;
-  }
-  get normaliser(): NormaliserStats {
-    return this._normaliser;
-  }
-  /** Channel labels of the session the decoder was fitted on. */
-  get channelLabels(): readonly string[] {
-    return this._channelLabels;
-  }
-  get binWidthUs(): number {
-    return this._binWidthUs;
-  }
-  /** 'velocity', 'position', or `columns:<names>` for explicit columns. */
-  get target(): string {
-    return this._target;
   }
   /** The fitted model (views of the decoder's own float32 arrays); empty before fitting. */
   get model(): KalmanModel {
@@ -695,18 +662,16 @@ export class KalmanDecoder implements Decoder<KalmanState> {
     };
     const rt = prepareRuntime(model, n, C, this.config.steadyState);
 
-    this._inputs = C;
-    this._outputs = outputIndex.length;
     this._stateNames = Object.freeze([...stateNames]);
     this._outputIndex = Object.freeze(outputIndex);
-    this._outputNames = Object.freeze(outputIndex.map((i) => stateNames[i]));
-    this._normaliser = stats;
     this._model = model;
     this._setRuntime(rt, s);
-    this._channelLabels = Object.freeze([...meta.channelLabels]);
-    this._binWidthUs = meta.binWidthUs;
-    this._target = options.targetColumns !== undefined ? `columns:${stateNames.join(',')}` : targetKind;
-    this._fitted = true;
+    this.setFitted(
+      meta,
+      stats,
+      outputIndex.map((i) => stateNames[i]),
+      fittedTarget(options, targetKind, stateNames),
+    );
     progress?.(1, 'done');
 
     return {
@@ -736,7 +701,7 @@ export class KalmanDecoder implements Decoder<KalmanState> {
       steps: 0,
       x: new Float64Array(s),
       P: new Float64Array(s * s),
-      delay: new Float32Array(this.config.lagBins * this._inputs),
+      delay: new Float32Array(this.config.lagBins * this.inputs),
       head: 0,
     };
     this.reset(state);
@@ -765,12 +730,12 @@ export class KalmanDecoder implements Decoder<KalmanState> {
    */
   step(features: Float32Array, state: KalmanState, out: Float32Array): Float32Array {
     const rt = this._rt;
-    if (!this._fitted || rt === undefined) throw new NotFittedError(this.kind, 'step');
-    const C = this._inputs;
+    if (!this.fitted || rt === undefined) throw new NotFittedError(this.kind, 'step');
+    const C = this.inputs;
     const s = this._stateNames.length;
     const L = this.config.lagBins;
     if (features.length !== C) throw new ChannelCountError(C, features.length, 'features');
-    if (out.length < this._outputs) throw new ChannelCountError(this._outputs, out.length, 'out');
+    if (out.length < this.outputs) throw new ChannelCountError(this.outputs, out.length, 'out');
     const { x, P, delay } = state;
     if (x.length !== s) throw new ChannelCountError(s, x.length, 'state.x');
     if (P.length !== s * s) throw new ChannelCountError(s * s, P.length, 'state.P');
@@ -876,7 +841,7 @@ export class KalmanDecoder implements Decoder<KalmanState> {
    * Q, x0, P0, with Q C x C) is larger: `config.modelParams`.
    */
   describe(): DecoderDescription {
-    const C = this._inputs;
+    const C = this.inputs;
     const s = this._stateNames.length;
     const L = this.config.lagBins;
     const n = s + 1;
@@ -897,8 +862,8 @@ export class KalmanDecoder implements Decoder<KalmanState> {
     return {
       kind: this.kind,
       inputs: C,
-      outputs: this._outputs,
-      outputNames: this._outputNames,
+      outputs: this.outputs,
+      outputNames: this.outputNames,
       params,
       footprintBytes: params * 4,
       macsPerStep,
@@ -914,8 +879,8 @@ export class KalmanDecoder implements Decoder<KalmanState> {
   }
 
   async save(dir: string): Promise<void> {
-    if (!this._fitted) throw new NotFittedError(this.kind, 'save');
-    const C = this._inputs;
+    if (!this.fitted) throw new NotFittedError(this.kind, 'save');
+    const C = this.inputs;
     const n = this._stateNames.length + 1;
     const md = this._model;
     await saveModelDir(dir, {
@@ -925,17 +890,11 @@ export class KalmanDecoder implements Decoder<KalmanState> {
         class: 'KalmanFilter',
         inputs: C,
         state: n,
-        outputs: this._outputs,
+        outputs: this.outputs,
         lagBins: this.config.lagBins,
         steadyState: this.config.steadyState,
       },
-      metadata: {
-        channelLabels: this._channelLabels,
-        binWidthUs: this._binWidthUs,
-        normaliser: this._normaliser,
-        target: this._target,
-        outputNames: this._outputNames,
-      },
+      metadata: this.savedMetadata(),
       weights: {
         'kalman/A': { shape: [n, n], data: md.A },
         'kalman/W': { shape: [n, n], data: md.W },
@@ -1015,18 +974,11 @@ export class KalmanDecoder implements Decoder<KalmanState> {
     } catch (e) {
       throw new ModelFormatError(where, `invalid model: ${(e as Error).message}`, { cause: e });
     }
-    dec._inputs = C;
-    dec._outputs = outputIndex.length;
     dec._stateNames = Object.freeze([...(stateNames as string[])]);
     dec._outputIndex = Object.freeze(outputIndex);
-    dec._outputNames = Object.freeze([...md.outputNames]);
-    dec._normaliser = { mean: md.normaliser.mean, std: md.normaliser.std };
     dec._model = m;
     dec._setRuntime(rt, s);
-    dec._channelLabels = Object.freeze([...md.channelLabels]);
-    dec._binWidthUs = md.binWidthUs;
-    dec._target = md.target;
-    dec._fitted = true;
+    dec.setLoaded(md);
     return dec;
   }
 }

@@ -7,15 +7,9 @@ import {
   Rng,
 } from '@edge-bci/core';
 import type { Tensor3D } from '@tensorflow/tfjs-core';
-import type {
-  Decoder,
-  DecoderDescription,
-  DecoderState,
-  FitOptions,
-  FitReport,
-  NormaliserStats,
-} from '../decoder.js';
+import type { Decoder, DecoderDescription, DecoderState, FitOptions, FitReport } from '../decoder.js';
 import { ModelFormatError, NotFittedError } from '../errors.js';
+import { DecoderBase, fittedTarget } from '../metadata.js';
 import { type LoadedModel, MODEL_JSON, requireWeight, saveModelDir } from '../model-io.js';
 import { computeNormaliserStats } from '../normaliser-stats.js';
 import { explicitTargetColumns, resolveTargetColumns } from '../targets.js';
@@ -43,26 +37,22 @@ const OUT_STD = 'output/std';
  * normalisation (z-scoring with training statistics), target scaling, training windows that respect
  * segment breaks, early stopping, model files, and `describe()`.
  */
-export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralState> {
+export class NeuralDecoder<C extends TrainingConfig> extends DecoderBase implements Decoder<NeuralState> {
   readonly config: C;
   private weights: WeightMap | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: the family's own state
   private engine: StreamEngine<any> | undefined;
   private dims: NetworkDims = { inputs: 0, outputs: 0 };
-  private _normaliser: NormaliserStats = { mean: new Float32Array(0), std: new Float32Array(0) };
-  private _outputNames: readonly string[] = [];
   private outMean: Float32Array = new Float32Array(0);
   private outStd: Float32Array = new Float32Array(0);
   private scratch = new Float32Array(0);
-  private channelLabels: readonly string[] = [];
-  private binWidthUs = 0;
-  private target = 'velocity';
   private _lastTraining: (TrainReport & { backend: TfBackendName }) | undefined;
 
   constructor(
     readonly family: NeuralFamily<C>,
     config: Partial<C> = {},
   ) {
+    super();
     for (const key of Object.keys(config)) {
       if (!(key in family.defaults)) {
         throw new InvalidOptionError(
@@ -77,21 +67,6 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
 
   get kind(): string {
     return this.family.kind;
-  }
-  get fitted(): boolean {
-    return this.engine !== undefined;
-  }
-  get inputs(): number {
-    return this.dims.inputs;
-  }
-  get outputs(): number {
-    return this.dims.outputs;
-  }
-  get outputNames(): readonly string[] {
-    return this._outputNames;
-  }
-  get normaliser(): NormaliserStats {
-    return this._normaliser;
   }
   /** What the last `fit` measured (epochs, losses, throughput, backend). */
   get lastTraining(): (TrainReport & { backend: TfBackendName }) | undefined {
@@ -145,10 +120,8 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
     } finally {
       for (const v of model.variables.values()) v.dispose();
     }
-    this.install(weights, dims, normaliser, scaling.mean, scaling.std, tc.names);
-    this.channelLabels = [...meta.channelLabels];
-    this.binWidthUs = meta.binWidthUs;
-    this.target = options.targetColumns !== undefined ? `columns:${tc.names.join(',')}` : target;
+    this.install(weights, dims, scaling.mean, scaling.std);
+    this.setFitted(meta, normaliser, tc.names, fittedTarget(options, target, tc.names));
     this._lastTraining = { ...report, backend };
     return {
       seconds: (performance.now() - started) / 1000,
@@ -164,21 +137,13 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
     };
   }
 
-  private install(
-    weights: WeightMap,
-    dims: NetworkDims,
-    normaliser: NormaliserStats,
-    outMean: Float32Array,
-    outStd: Float32Array,
-    names: readonly string[],
-  ): void {
+  /** Installs the network; the caller then records the metadata (`setFitted` or `setLoaded`). */
+  private install(weights: WeightMap, dims: NetworkDims, outMean: Float32Array, outStd: Float32Array): void {
     this.engine = this.family.stream(weights, dims, this.config);
     this.weights = weights;
     this.dims = dims;
-    this._normaliser = normaliser;
     this.outMean = outMean;
     this.outStd = outStd;
-    this._outputNames = Object.freeze([...names]);
     this.scratch = new Float32Array(dims.outputs);
   }
 
@@ -273,16 +238,17 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
       weights.set(name, { shape: [...v.shape], data: v.dataSync().slice() as Float32Array });
       v.dispose();
     }
-    this.install(
-      weights,
-      dims,
+    this.install(weights, dims, new Float32Array(dims.outputs), new Float32Array(dims.outputs).fill(1));
+    this.setFitted(
+      {
+        channels: inputs,
+        channelLabels: Array.from({ length: inputs }, (_, i) => `ch${i + 1}`),
+        binWidthUs: 50_000,
+      },
       { mean: new Float32Array(inputs), std: new Float32Array(inputs).fill(1) },
-      new Float32Array(dims.outputs),
-      new Float32Array(dims.outputs).fill(1),
       outputNames,
+      'velocity',
     );
-    this.channelLabels = Array.from({ length: inputs }, (_, i) => `ch${i + 1}`);
-    this.binWidthUs = 50_000;
   }
 
   async save(dir: string): Promise<void> {
@@ -295,13 +261,7 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
       kind: this.kind,
       config: { ...this.config } as Record<string, unknown>,
       topology: { class: this.kind, inputs: this.dims.inputs, outputs: this.dims.outputs },
-      metadata: {
-        channelLabels: this.channelLabels,
-        binWidthUs: this.binWidthUs,
-        normaliser: this._normaliser,
-        target: this.target,
-        outputNames: this._outputNames,
-      },
+      metadata: this.savedMetadata(),
       weights,
     });
   }
@@ -331,17 +291,8 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
     }
     const outMean = requireWeight(dir, model, OUT_MEAN, [dims.outputs]);
     const outStd = requireWeight(dir, model, OUT_STD, [dims.outputs]);
-    dec.install(
-      weights,
-      dims,
-      { mean: md.normaliser.mean, std: md.normaliser.std },
-      outMean,
-      outStd,
-      md.outputNames,
-    );
-    dec.channelLabels = [...md.channelLabels];
-    dec.binWidthUs = md.binWidthUs;
-    dec.target = md.target;
+    dec.install(weights, dims, outMean, outStd);
+    dec.setLoaded(md);
     return dec;
   }
 
@@ -353,7 +304,7 @@ export class NeuralDecoder<C extends TrainingConfig> implements Decoder<NeuralSt
       kind: this.kind,
       inputs: this.dims.inputs,
       outputs: this.dims.outputs,
-      outputNames: this._outputNames,
+      outputNames: this.outputNames,
       params,
       footprintBytes: params * 4,
       macsPerStep: engine?.macsPerStep ?? 0,

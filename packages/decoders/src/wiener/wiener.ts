@@ -24,7 +24,6 @@ import type {
   DecodeTarget,
   FitOptions,
   FitReport,
-  NormaliserStats,
 } from '../decoder.js';
 import { ModelFormatError, NotFittedError, NotPositiveDefiniteError } from '../errors.js';
 import {
@@ -35,6 +34,7 @@ import {
   validHistoryRuns,
 } from '../history.js';
 import { choleskyInPlace, choleskySolveInPlace, dot, quadFormUpper } from '../kernels/linalg.js';
+import { DecoderBase, fittedTarget } from '../metadata.js';
 import { type LoadedModel, loadModelDir, MODEL_JSON, requireWeight, saveModelDir } from '../model-io.js';
 import { computeNormaliserStats, DEFAULT_MIN_STD, normaliseRows } from '../normaliser-stats.js';
 import { explicitTargetColumns, resolveTargetColumns } from '../targets.js';
@@ -127,52 +127,18 @@ function intersectRuns(runs: readonly HistoryRun[], from: number, to: number): H
   return out;
 }
 
-export class WienerDecoder implements Decoder<WienerState> {
+export class WienerDecoder extends DecoderBase implements Decoder<WienerState> {
   readonly kind = WIENER_KIND;
   readonly config: WienerConfig;
 
-  private _inputs = 0;
-  private _outputs = 0;
-  private _outputNames: readonly string[] = [];
-  private _normaliser: NormaliserStats = { mean: EMPTY, std: EMPTY };
   private _kernel: Float32Array = EMPTY;
   private _bias: Float32Array = EMPTY;
   private _lambda = Number.NaN;
-  private _fitted = false;
-  private _channelLabels: readonly string[] = [];
-  private _binWidthUs = 0;
-  private _target = '';
   private _scores: readonly LambdaScore[] = [];
 
   constructor(config: Partial<WienerConfig> = {}) {
+    super();
     this.config = resolveWienerConfig(config);
-  }
-
-  get fitted(): boolean {
-    return this._fitted;
-  }
-  get inputs(): number {
-    return this._inputs;
-  }
-  get outputs(): number {
-    return this._outputs;
-  }
-  get outputNames(): readonly string[] {
-    return this._outputNames;
-  }
-  get normaliser(): NormaliserStats {
-    return this._normaliser;
-  }
-  /** Channel labels of the session the decoder was fitted on. */
-  get channelLabels(): readonly string[] {
-    return this._channelLabels;
-  }
-  get binWidthUs(): number {
-    return this._binWidthUs;
-  }
-  /** 'velocity', 'position', or `columns:<names>` for explicit columns. */
-  get target(): string {
-    return this._target;
   }
   /** The ridge penalty of the fitted weights (NaN before fitting). */
   get lambda(): number {
@@ -347,18 +313,11 @@ export class WienerDecoder implements Decoder<WienerState> {
       bias[o] = xty[width * m + o];
     }
 
-    this._inputs = C;
-    this._outputs = m;
-    this._outputNames = Object.freeze([...tc.names]);
-    this._normaliser = stats;
     this._kernel = kernel;
     this._bias = bias;
     this._lambda = lambda;
     this._scores = Object.freeze(scores);
-    this._channelLabels = Object.freeze([...meta.channelLabels]);
-    this._binWidthUs = meta.binWidthUs;
-    this._target = options.targetColumns !== undefined ? `columns:${tc.names.join(',')}` : targetKind;
-    this._fitted = true;
+    this.setFitted(meta, stats, tc.names, fittedTarget(options, targetKind, tc.names));
     progress?.(1, 'done');
 
     const best = scores.find((s) => s.lambda === lambda);
@@ -370,7 +329,7 @@ export class WienerDecoder implements Decoder<WienerState> {
   }
 
   initialState(): WienerState {
-    return { steps: 0, ring: new Float32Array(this.config.history * this._inputs), head: 0, filled: 0 };
+    return { steps: 0, ring: new Float32Array(this.config.history * this.inputs), head: 0, filled: 0 };
   }
 
   reset(state: WienerState): void {
@@ -386,9 +345,9 @@ export class WienerDecoder implements Decoder<WienerState> {
    * since the last reset, the missing past is zeros (the training mean of each channel).
    */
   step(features: Float32Array, state: WienerState, out: Float32Array): Float32Array {
-    if (!this._fitted) throw new NotFittedError(this.kind, 'step');
-    const C = this._inputs;
-    const m = this._outputs;
+    if (!this.fitted) throw new NotFittedError(this.kind, 'step');
+    const C = this.inputs;
+    const m = this.outputs;
     if (features.length !== C) throw new ChannelCountError(C, features.length, 'features');
     if (out.length < m) throw new ChannelCountError(m, out.length, 'out');
     const ring = state.ring;
@@ -428,14 +387,14 @@ export class WienerDecoder implements Decoder<WienerState> {
 
   describe(): DecoderDescription {
     const k = this.config.history;
-    const C = this._inputs;
-    const m = this._outputs;
+    const C = this.inputs;
+    const m = this.outputs;
     const params = m * (k * C + 1);
     return {
       kind: this.kind,
       inputs: C,
       outputs: m,
-      outputNames: this._outputNames,
+      outputNames: this.outputNames,
       params,
       footprintBytes: params * 4,
       macsPerStep: m * k * C,
@@ -445,22 +404,16 @@ export class WienerDecoder implements Decoder<WienerState> {
   }
 
   async save(dir: string): Promise<void> {
-    if (!this._fitted) throw new NotFittedError(this.kind, 'save');
+    if (!this.fitted) throw new NotFittedError(this.kind, 'save');
     const k = this.config.history;
     await saveModelDir(dir, {
       kind: this.kind,
       config: { ...this.config, lambda: this._lambda },
-      topology: { class: 'WienerFilter', inputs: this._inputs, history: k, outputs: this._outputs },
-      metadata: {
-        channelLabels: this._channelLabels,
-        binWidthUs: this._binWidthUs,
-        normaliser: this._normaliser,
-        target: this._target,
-        outputNames: this._outputNames,
-      },
+      topology: { class: 'WienerFilter', inputs: this.inputs, history: k, outputs: this.outputs },
+      metadata: this.savedMetadata(),
       weights: {
-        'wiener/kernel': { shape: [this._outputs, k, this._inputs], data: this._kernel },
-        'wiener/bias': { shape: [this._outputs], data: this._bias },
+        'wiener/kernel': { shape: [this.outputs, k, this.inputs], data: this._kernel },
+        'wiener/bias': { shape: [this.outputs], data: this._bias },
       },
     });
   }
@@ -490,15 +443,8 @@ export class WienerDecoder implements Decoder<WienerState> {
     if (m < 1) throw new ModelFormatError(where, 'outputNames is empty');
     dec._kernel = requireWeight(dir, model, 'wiener/kernel', [m, dec.config.history, C]);
     dec._bias = requireWeight(dir, model, 'wiener/bias', [m]);
-    dec._inputs = C;
-    dec._outputs = m;
-    dec._outputNames = Object.freeze([...md.outputNames]);
-    dec._normaliser = { mean: md.normaliser.mean, std: md.normaliser.std };
-    dec._channelLabels = Object.freeze([...md.channelLabels]);
-    dec._binWidthUs = md.binWidthUs;
-    dec._target = md.target;
     dec._lambda = lambda;
-    dec._fitted = true;
+    dec.setLoaded(md);
     return dec;
   }
 }
